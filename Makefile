@@ -1,0 +1,40 @@
+# harpy — build, test, bench, lint.
+# HARPY_TARBALLS: where upstream tarballs from Debian's source packages are kept.
+# HARPY_TEST_CACHE: harpy's build cache shared by all tests (compiled HAProxy binaries).
+export HARPY_TARBALLS ?= $(CURDIR)/.cache/tarballs
+export HARPY_TEST_CACHE ?= $(CURDIR)/.cache/test
+GO ?= go
+
+.PHONY: all deps tarballs harpy run test test-short bench lint fmt
+
+all: harpy
+
+deps:
+	bash .ci/deps.sh
+
+tarballs:
+	bash scripts/tarballs.sh $(HARPY_TARBALLS)
+
+harpy:
+	$(GO) build -o bin/harpy ./cmd/harpy
+
+# The main job on embedded defaults: build and package the default HAProxy release.
+# Upstream's download site is not reachable from every machine, so the release
+# tarball is taken from Debian's source packages and passed in as a mirror.
+run: deps tarballs harpy
+	./bin/harpy build --mirror file://$(HARPY_TARBALLS) --out dist/
+
+# Everything, with the real tools: what CI runs.
+test: deps tarballs
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 60m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+bench: deps tarballs harpy
+	bash bench/run.sh
+
+lint:
+	gofmt -l . | (! grep .)
+	$(GO) vet ./...

@@ -1,0 +1,47 @@
+// Package hint carries the user-facing part of an error: what to try next.
+//
+// Packages wrap low-level errors with what they were doing (fmt.Errorf("patch %s: %w", …))
+// and attach one hint at the place that knows the fix. The CLI prints the chain and the
+// hint on one line each and maps the error to an exit code.
+package hint
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is an error with a hint for the user.
+type Error struct {
+	Err  error
+	Hint string
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// With attaches a hint to err. A nil err stays nil.
+func With(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Err: err, Hint: fmt.Sprintf(format, args...)}
+}
+
+// New makes an error with a hint.
+func New(msg, hintText string) error {
+	return &Error{Err: errors.New(msg), Hint: hintText}
+}
+
+// Errorf makes an error from a format, with a hint.
+func Errorf(hintText, format string, args ...any) error {
+	return &Error{Err: fmt.Errorf(format, args...), Hint: hintText}
+}
+
+// Of returns the outermost hint in err's chain, or "".
+func Of(err error) string {
+	var h *Error
+	if errors.As(err, &h) {
+		return h.Hint
+	}
+	return ""
+}
