@@ -1,0 +1,180 @@
+package livetest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+)
+
+// webLB is one web load balancer under test: real nginx backends, a real rsyslogd and
+// haproxy on a config (the rendered profile or the seed's own).
+type webLB struct {
+	Name     string // "harpy-profile", "seed-001"
+	HAProxy  *HAProxy
+	URL      string // http://frontend
+	Backend  string // backend (proxy) name in show stat
+	Backends []*Nginx
+	Rsyslog  *Rsyslog
+	LogFile  string        // where rsyslogd writes HAProxy's lines
+	Inter    time.Duration // health-check interval of the servers
+	Fall     int
+	Rise     int
+}
+
+// failoverResult is what one failover run measured.
+type failoverResult struct {
+	Wrk  WrkResult
+	Down time.Duration // from the kill to DOWN in show stat
+	Up   time.Duration // from the restart to UP in show stat
+}
+
+func (r failoverResult) figure(scenario, config string) string {
+	return fmt.Sprintf("FIGURE scenario=%s config=%s requests=%d rps=%.0f failed=%d non2xx=%d sockerr=%d down_s=%.2f up_s=%.2f",
+		scenario, config, r.Wrk.Requests, r.Wrk.ReqPerSec, r.Wrk.Failed(), r.Wrk.Non2xx,
+		r.Wrk.Connect+r.Wrk.Read+r.Wrk.Write+r.Wrk.Timeout, r.Down.Seconds(), r.Up.Seconds())
+}
+
+// failoverLoad is the load of the measurement: wrk -t2 -c50 -d20s, one backend
+// killed at 6 s and started again once HAProxy has marked it DOWN.
+var failoverLoad = struct {
+	Threads, Conns int
+	Duration       time.Duration
+	KillAt         time.Duration
+	RestartAt      time.Duration
+}{2, 50, 20 * time.Second, 6 * time.Second, 12 * time.Second}
+
+// runFailover runs wrk against lb, kills the first backend (SIGKILL to nginx's master and
+// worker) at KillAt, restarts it at RestartAt (or when it is DOWN, if later) and measures.
+func runFailover(tb testing.TB, lb *webLB) failoverResult {
+	tb.Helper()
+	wrkBin := Tool(tb, "wrk", "wrk")
+	ctx, cancel := context.WithTimeout(context.Background(), failoverLoad.Duration+90*time.Second)
+	defer cancel()
+	victim := lb.Backends[0]
+
+	// Both backends UP before the load starts.
+	for _, n := range lb.Backends {
+		if _, err := lb.HAProxy.WaitStatus(ctx, lb.Backend, n.Name, "UP"); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	type wrkOut struct {
+		r   WrkResult
+		out []byte
+		err error
+	}
+	wrkDone := make(chan wrkOut, 1)
+	start := time.Now()
+	go func() {
+		r, out, err := Wrk{URL: lb.URL + "/load", Threads: failoverLoad.Threads, Conns: failoverLoad.Conns,
+			Duration: failoverLoad.Duration}.Run(ctx, wrkBin)
+		wrkDone <- wrkOut{r, out, err}
+	}()
+
+	var res failoverResult
+	sleepUntil(ctx, start.Add(failoverLoad.KillAt))
+	victim.Kill()
+	killed := time.Now()
+	// DOWN must come within inter×fall plus one interval of phase and a check timeout's worth.
+	downBound := lb.Inter*time.Duration(lb.Fall+1) + 3*time.Second
+	dctx, dcancel := context.WithTimeout(ctx, downBound)
+	d, err := lb.HAProxy.WaitStatus(dctx, lb.Backend, victim.Name, "DOWN")
+	dcancel()
+	if err != nil {
+		tb.Errorf("%s: after killing %s: %v (bound inter×(fall+1)+3s = %s)", lb.Name, victim.Name, err, downBound)
+	}
+	res.Down = d
+	_ = killed
+
+	sleepUntil(ctx, start.Add(failoverLoad.RestartAt))
+	victim.Start()
+	upBound := lb.Inter*time.Duration(lb.Rise+1) + 3*time.Second
+	uctx, ucancel := context.WithTimeout(ctx, upBound)
+	u, err := lb.HAProxy.WaitStatus(uctx, lb.Backend, victim.Name, "UP")
+	ucancel()
+	if err != nil {
+		tb.Errorf("%s: after restarting %s: %v (bound inter×(rise+1)+3s = %s)", lb.Name, victim.Name, err, upBound)
+	}
+	res.Up = u
+
+	w := <-wrkDone
+	if w.err != nil {
+		tb.Fatalf("%s: %v", lb.Name, w.err)
+	}
+	res.Wrk = w.r
+	tb.Logf("%s: wrk: %s", lb.Name, w.r)
+	return res
+}
+
+func sleepUntil(ctx context.Context, t time.Time) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Until(t)):
+	}
+}
+
+// startSeed001 starts seed 001's own configuration (haproxy.cfg and rsyslog drop-in) on
+// loopback, with two nginx backends: the baseline the web-lb profile is measured against.
+func startSeed001(tb testing.TB) *webLB {
+	tb.Helper()
+	bin := DebianHAProxy(tb)
+	drop, err := os.ReadFile("testdata/seed001-rsyslog.conf")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rs := StartRsyslog(tb, drop)
+	backends := []*Nginx{StartNginx(tb, "web10", "127.0.0.10"), StartNginx(tb, "web11", "127.0.0.11")}
+	dir := MkdirAll(tb, filepath.Join(tb.TempDir(), "haproxy"))
+	data := struct {
+		Syslog, Dir, Socket, Bind string
+		Servers                   []struct{ Name, Addr string }
+	}{Syslog: rs.Addr(), Dir: dir, Socket: filepath.Join(dir, "stats"), Bind: FreeAddr(tb, "127.0.0.1")}
+	for _, n := range backends {
+		data.Servers = append(data.Servers, struct{ Name, Addr string }{n.Name, n.Addr})
+	}
+	tmpl := template.Must(template.ParseFiles("testdata/seed001-haproxy.cfg.tmpl"))
+	var cfg bytes.Buffer
+	if err := tmpl.Execute(&cfg, data); err != nil {
+		tb.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "haproxy.cfg")
+	writeFile(tb, cfgPath, cfg.String())
+	logFile := rs.WaitReady(tb, "local6")
+	h := StartHAProxy(tb, bin, cfgPath, data.Socket, data.Bind)
+	return &webLB{
+		Name: "seed-001", HAProxy: h, URL: "http://" + data.Bind, Backend: "hoge",
+		Backends: backends, Rsyslog: rs, LogFile: logFile,
+		Inter: 3 * time.Second, Fall: 2, Rise: 2,
+	}
+}
+
+// healthLines returns the lines of the HAProxy log that mention server's health.
+func healthLines(tb testing.TB, lb *webLB, server string) []string {
+	tb.Helper()
+	b, err := os.ReadFile(lb.LogFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "server "+lb.Backend+"/"+server) || strings.Contains(l, "Server "+lb.Backend+"/"+server) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestSeed001Failover(t *testing.T) {
+	lb := startSeed001(t)
+	r := runFailover(t, lb)
+	t.Log(r.figure("web-lb", lb.Name))
+	for _, l := range healthLines(t, lb, lb.Backends[0].Name) {
+		t.Log(l)
+	}
+}

@@ -1,0 +1,139 @@
+package livetest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// HAProxy is a running haproxy in the foreground (-db) with a stats socket the test reads.
+type HAProxy struct {
+	Bin    string
+	Cfg    string
+	Socket string
+	Dir    string
+
+	tb   testing.TB
+	proc *Proc
+	gen  int
+}
+
+// DebianHAProxy is Debian's haproxy 2.6, the version these scenarios are measured with.
+func DebianHAProxy(tb testing.TB) string {
+	tb.Helper()
+	return Tool(tb, "haproxy", "haproxy")
+}
+
+// CheckConfig runs `haproxy -c` on cfg and fails the test with haproxy's words if it refuses.
+func CheckConfig(tb testing.TB, bin, cfg string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, bin, "-c", "-f", cfg).CombinedOutput(); err != nil {
+		tb.Fatalf("haproxy -c -f %s: %v\n%s", cfg, err, out)
+	}
+}
+
+// StartHAProxy checks cfg, starts haproxy on it and waits until the stats socket answers
+// and every address in waitAddrs accepts connections. socket is the stats socket path that
+// cfg declares (it must be under the test's directory: a shared path would let two tests'
+// haproxys replace each other's socket).
+func StartHAProxy(tb testing.TB, bin, cfg, socket string, waitAddrs ...string) *HAProxy {
+	tb.Helper()
+	h := &HAProxy{Bin: bin, Cfg: cfg, Socket: socket, Dir: filepath.Dir(cfg), tb: tb}
+	CheckConfig(tb, bin, cfg)
+	h.proc = StartProc(tb, "haproxy", filepath.Join(h.Dir, "haproxy.out"), bin, "-db", "-f", cfg)
+	h.wait(h.proc, waitAddrs)
+	return h
+}
+
+func (h *HAProxy) wait(p *Proc, addrs []string) {
+	h.tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := Eventually(ctx, 20*time.Millisecond, func() bool {
+		if ok, _ := p.Exited(); ok {
+			return true
+		}
+		_, err := SocketCommand(ctx, h.Socket, "show info")
+		return err == nil
+	}); err != nil {
+		h.tb.Fatalf("haproxy stats socket %s never answered: %v\n%s", h.Socket, err, Tail(p.LogPath, 30))
+	}
+	if ok, err := p.Exited(); ok {
+		h.tb.Fatalf("haproxy exited at start: %v\n%s", err, Tail(p.LogPath, 30))
+	}
+	for _, a := range addrs {
+		if err := waitProcTCP(ctx, p, a); err != nil {
+			h.tb.Fatal(err)
+		}
+	}
+}
+
+// Reload starts a new haproxy on the (possibly rewritten) config with -sf, as a reload
+// does: the new process takes the listeners and the old one finishes its connections.
+func (h *HAProxy) Reload(waitAddrs ...string) {
+	h.tb.Helper()
+	CheckConfig(h.tb, h.Bin, h.Cfg)
+	old := h.proc
+	h.gen++
+	p := StartProc(h.tb, "haproxy", filepath.Join(h.Dir, "haproxy-"+strconv.Itoa(h.gen)+".out"),
+		h.Bin, "-db", "-f", h.Cfg, "-sf", strconv.Itoa(old.Pid()))
+	h.proc = p
+	h.wait(p, waitAddrs)
+	select {
+	case <-old.Done():
+	case <-time.After(30 * time.Second):
+		h.tb.Fatalf("old haproxy (pid %d) did not finish after -sf", old.Pid())
+	}
+}
+
+// Pid is the pid of the current haproxy process.
+func (h *HAProxy) Pid() int { return h.proc.Pid() }
+
+// Stat reads `show stat` from the stats socket.
+func (h *HAProxy) Stat(ctx context.Context) ([]StatRow, error) { return SocketStat(ctx, h.Socket) }
+
+// ServerStatus returns the status column of proxy/server ("" if the row is missing).
+func (h *HAProxy) ServerStatus(ctx context.Context, proxy, server string) (string, error) {
+	rows, err := h.Stat(ctx)
+	if err != nil {
+		return "", err
+	}
+	r := Find(rows, proxy, server)
+	if r == nil {
+		return "", fmt.Errorf("no %s/%s in show stat", proxy, server)
+	}
+	return r.Status(), nil
+}
+
+// WaitStatus polls until proxy/server has status want (exact match, e.g. "UP", "DOWN") and
+// returns how long that took.
+func (h *HAProxy) WaitStatus(ctx context.Context, proxy, server, want string) (time.Duration, error) {
+	var last string
+	d, err := Eventually(ctx, 50*time.Millisecond, func() bool {
+		s, err := h.ServerStatus(ctx, proxy, server)
+		if err == nil {
+			last = s
+		}
+		return s == want
+	})
+	if err != nil {
+		return d, fmt.Errorf("%s/%s still %q after %s, want %q", proxy, server, last, d.Round(time.Millisecond), want)
+	}
+	return d, nil
+}
+
+// MkdirAll is os.MkdirAll failing the test.
+func MkdirAll(tb testing.TB, dir string) string {
+	tb.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}

@@ -1,0 +1,71 @@
+package livetest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// FreePort returns a TCP port that is free on ip right now. Another process may take it
+// before the caller binds it; tests accept that small race rather than fix ports.
+func FreePort(tb testing.TB, ip string) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		tb.Fatalf("find a free port on %s: %v", ip, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// FreeUDPPort returns a UDP port that is free on ip right now.
+func FreeUDPPort(tb testing.TB, ip string) int {
+	tb.Helper()
+	c, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		tb.Fatalf("find a free UDP port on %s: %v", ip, err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// FreeAddr returns "ip:port" with a free TCP port.
+func FreeAddr(tb testing.TB, ip string) string {
+	tb.Helper()
+	return net.JoinHostPort(ip, strconv.Itoa(FreePort(tb, ip)))
+}
+
+// WaitTCP waits until addr accepts a TCP connection.
+func WaitTCP(ctx context.Context, addr string) error {
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			return c.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s to accept connections: %w (last: %v)", addr, ctx.Err(), err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Eventually polls cond every interval until it returns true or ctx ends, and returns the
+// time it took.
+func Eventually(ctx context.Context, interval time.Duration, cond func() bool) (time.Duration, error) {
+	start := time.Now()
+	for {
+		if cond() {
+			return time.Since(start), nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
