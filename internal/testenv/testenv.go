@@ -1,0 +1,139 @@
+// Package testenv gives tests the real things they need: harpy-built HAProxy binaries
+// (through the real pipeline and a cache shared by all test packages), the release
+// tarballs, and tools on PATH. Nothing here skips: a missing tool fails the test.
+package testenv
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"harpy/build"
+	"harpy/specs"
+)
+
+// Root is the repository root (the directory holding go.mod).
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testenv: no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+func envOr(t testing.TB, key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return filepath.Join(Root(t), def)
+}
+
+// CacheDir is the build cache shared by all tests ($HARPY_TEST_CACHE).
+func CacheDir(t testing.TB) string { return envOr(t, "HARPY_TEST_CACHE", ".cache/test") }
+
+// TarballDir holds upstream release tarballs taken from Debian's source packages.
+func TarballDir(t testing.TB) string { return envOr(t, "HARPY_TARBALLS", ".cache/tarballs") }
+
+// Tarball returns the path of haproxy-V.tar.gz, fetching the tarballs when missing.
+func Tarball(t testing.TB, version string) string {
+	t.Helper()
+	dir := TarballDir(t)
+	p := filepath.Join(dir, "haproxy-"+version+".tar.gz")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	unlock := flock(t, filepath.Join(os.TempDir(), "harpy-tarballs.lock"))
+	defer unlock()
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	cmd := exec.Command("bash", filepath.Join(Root(t), "scripts", "tarballs.sh"), dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("testenv: scripts/tarballs.sh: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("testenv: no tarball for %s after scripts/tarballs.sh", version)
+	}
+	return p
+}
+
+var builds sync.Map // version → *build.Result, per test binary
+
+// Build builds a release with its recipe's default features through the real pipeline
+// (fetching over file:// from TarballDir), sharing the compiled result across tests.
+func Build(t testing.TB, version string) *build.Result {
+	t.Helper()
+	if r, ok := builds.Load(version); ok {
+		return r.(*build.Result)
+	}
+	Tarball(t, version)
+	cat, err := specs.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := build.Build(context.Background(), build.Options{
+		Catalog:  cat,
+		Request:  specs.Request{Version: version},
+		CacheDir: CacheDir(t),
+		Mirrors:  []string{"file://" + TarballDir(t)},
+		Progress: logWriter{t},
+	})
+	if err != nil {
+		t.Fatalf("testenv: build %s: %v", version, err)
+	}
+	builds.Store(version, res)
+	return res
+}
+
+// HAProxy returns the path of a harpy-built haproxy binary of that release.
+func HAProxy(t testing.TB, version string) string { return Build(t, version).Binary }
+
+// Staged returns the staging root of that release's build.
+func Staged(t testing.TB, version string) string { return Build(t, version).StageDir }
+
+// Features returns the -vv feature list of that release's build.
+func Features(t testing.TB, version string) map[string]bool { return Build(t, version).VV.Features }
+
+// Tool returns the path of a command, failing the test when it is missing: real-tool
+// tests never skip. `make deps` (.ci/deps.sh) installs every tool the tests use.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("testenv: %s is not installed; run `make deps` (.ci/deps.sh)", name)
+	}
+	return p
+}
+
+func flock(t testing.TB, path string) func() {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }
+}
+
+type logWriter struct{ t testing.TB }
+
+func (w logWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
