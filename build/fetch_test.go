@@ -93,10 +93,10 @@ func TestFetchVerifiesAndCaches(t *testing.T) {
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)/2] ^= 0x01
 	srv, hits := server(t, map[string][]byte{
-		"good/haproxy-9.9.1.tar.gz":        good,
-		"good/haproxy-9.9.1.tar.gz.sha256": []byte(sum(good) + "  haproxy-9.9.1.tar.gz\n"),
-		"flip/haproxy-9.9.1.tar.gz":        flipped,
-		"trunc/haproxy-9.9.1.tar.gz":       good[:len(good)/2],
+		"good/haproxy-9.9.1.tar.gz":           good,
+		"good/haproxy-9.9.1.tar.gz.sha256":    []byte(sum(good) + "  haproxy-9.9.1.tar.gz\n"),
+		"flip/haproxy-9.9.1.tar.gz":           flipped,
+		"trunc/haproxy-9.9.1.tar.gz":          good[:len(good)/2],
 		"nested/9.9/src/haproxy-9.9.1.tar.gz": good,
 	})
 
