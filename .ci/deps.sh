@@ -13,8 +13,8 @@ pkgs=(
   haproxy rsyslog logrotate shellcheck systemd
   # live servers for traffic tests
   nginx-light mariadb-server mariadb-client dnsmasq-base wrk socat curl
-  # source tarballs
-  dpkg-dev
+  # source tarballs, bench arithmetic
+  dpkg-dev bc
 )
 missing=()
 for p in "${pkgs[@]}"; do
