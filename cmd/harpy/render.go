@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"harpy/apply"
+	"harpy/check"
+	"harpy/hint"
+	"harpy/hversion"
+	"harpy/profiles"
+)
+
+func init() { commands = append(commands, newRenderCmd) }
+
+// Names of the rendered files in --out DIR.
+const (
+	outCfg       = "haproxy.cfg"
+	outRsyslog   = "49-haproxy.conf"
+	outLogrotate = "haproxy.logrotate"
+)
+
+func newRenderCmd() *cobra.Command {
+	var (
+		profile, version, dist, out, binary string
+		doCheck                             bool
+		sets                                []string
+	)
+	c := &cobra.Command{
+		Use:   "render",
+		Short: "Render haproxy.cfg, the rsyslog drop-in and logrotate from a profile",
+		Long: `Render a profile (embedded name or TOML file) in the syntax of the target HAProxy version.
+Without --out, haproxy.cfg is printed. With --out DIR, DIR gets ` + outCfg + `, ` + outRsyslog + ` (for
+/etc/rsyslog.d/) and ` + outLogrotate + ` (for /etc/logrotate.d/haproxy), written atomically; with --check
+the staged haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ctx := c.Context()
+			v, err := hversion.Parse(version)
+			if err != nil {
+				return usageError{err}
+			}
+			p, err := profiles.Load(ctx, profile, sets...)
+			if err != nil {
+				return err
+			}
+			o, err := profiles.Render(p, profiles.Options{HAProxy: v, Dist: dist})
+			if err != nil {
+				return err
+			}
+			var checker apply.Checker
+			if doCheck {
+				checker = func(ctx context.Context, staged map[string]string) error {
+					return check.HAProxy(ctx, binary, staged[outCfg])
+				}
+			}
+			if out == "" {
+				if checker != nil {
+					dir, err := os.MkdirTemp("", "harpy-render-")
+					if err != nil {
+						return err
+					}
+					defer os.RemoveAll(dir)
+					if _, err := apply.WriteChecked(ctx, dir, []apply.File{{Name: outCfg, Data: o.HAProxyCfg}}, checker); err != nil {
+						return err
+					}
+				}
+				_, err := c.OutOrStdout().Write(o.HAProxyCfg)
+				return err
+			}
+			res, err := apply.WriteChecked(ctx, out, []apply.File{
+				{Name: outCfg, Data: o.HAProxyCfg, Mode: 0o644},
+				{Name: outRsyslog, Data: o.Rsyslog, Mode: 0o644},
+				{Name: outLogrotate, Data: o.Logrotate, Mode: 0o644},
+			}, checker)
+			if err != nil {
+				return err
+			}
+			for _, f := range res.Written {
+				fmt.Fprintf(c.OutOrStdout(), "wrote %s\n", f)
+			}
+			for _, f := range res.Unchanged {
+				fmt.Fprintf(c.OutOrStdout(), "unchanged %s\n", filepath.Clean(f))
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&profile, "profile", profiles.Default, "embedded profile name or profile file (see `harpy profiles`)")
+	f.StringVar(&version, "haproxy", profiles.DefaultHAProxy, "target HAProxy version (1.6 … 3.2)")
+	f.StringVar(&dist, "dist", profiles.DefaultDist, "distribution for the rsyslog/logrotate syntax: el6, el7, el8, el9, debian")
+	f.StringVar(&out, "out", "", "directory to write the three files into (atomically)")
+	f.BoolVar(&doCheck, "check", false, `run "haproxy -c" on the staged config before writing it`)
+	f.StringVar(&binary, "binary", check.DefaultBinary, "haproxy binary for --check")
+	f.StringArrayVar(&sets, "set", nil, "override a profile field: KEY=VALUE, lists by name (backend.app.servers.web10.address=127.0.0.1:8080)")
+	return c
+}
+
+// errLint is returned when lint found directives the target refuses.
+var errLint = hint.New("the config uses directives the target HAProxy refuses", "replace them as suggested above")

@@ -1,0 +1,187 @@
+package profiles
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"harpy/hint"
+)
+
+// Default is the profile packages install when nobody chose one.
+const Default = "web-lb"
+
+//go:embed embedded/*.toml
+var embedded embed.FS
+
+// maxExtends bounds `extends` chains (and so catches cycles).
+const maxExtends = 8
+
+// Info describes an embedded profile.
+type Info struct {
+	Name, Description string
+}
+
+// List returns the embedded profiles, sorted by name.
+func List() ([]Info, error) {
+	ents, err := fs.ReadDir(embedded, "embedded")
+	if err != nil {
+		return nil, fmt.Errorf("list embedded profiles: %w", err)
+	}
+	var out []Info
+	for _, e := range ents {
+		name := strings.TrimSuffix(e.Name(), ".toml")
+		p, err := Load(context.Background(), name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Info{Name: name, Description: p.Description})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Embedded returns the source of an embedded profile.
+func Embedded(name string) ([]byte, bool) {
+	if !isIdent(name) {
+		return nil, false
+	}
+	b, err := embedded.ReadFile("embedded/" + name + ".toml")
+	return b, err == nil
+}
+
+// Load reads an embedded profile by name, or a profile file by path, resolves its
+// `extends` chain, applies sets (KEY=VALUE, see `harpy render --set`) and validates
+// the result.
+func Load(ctx context.Context, nameOrPath string, sets ...string) (*Profile, error) {
+	tree, pos, err := loadTree(ctx, nameOrPath, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(sets) > 0 {
+		l := layers{"": {pos, ""}}
+		if err := applySets(tree, sets, l); err != nil {
+			return nil, err
+		}
+		pos = l.pos
+	}
+	return fromTree(nameOrPath, tree, pos)
+}
+
+// Parse reads a profile from bytes; file names it in errors. An `extends` names an
+// embedded profile or a file relative to the current directory.
+func Parse(ctx context.Context, file string, data []byte) (*Profile, error) {
+	tree, pos, err := parseTree(ctx, file, data, 0)
+	if err != nil {
+		return nil, err
+	}
+	return fromTree(file, tree, pos)
+}
+
+func fromTree(name string, tree map[string]any, pos posFunc) (*Profile, error) {
+	delete(tree, "extends")
+	b, err := toml.Marshal(tree)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: re-encode merged profile: %w", name, err)
+	}
+	p := &Profile{}
+	if err := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields().Decode(p); err != nil {
+		// Every layer was decoded strictly on its own, so this is a bug in merging.
+		return nil, fmt.Errorf("profile %s: decode merged profile: %w", name, err)
+	}
+	p.Name = name
+	p.pos = pos
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func loadTree(ctx context.Context, nameOrPath, relTo string, depth int) (map[string]any, posFunc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if b, ok := Embedded(nameOrPath); ok {
+		return parseTree(ctx, nameOrPath+".toml", b, depth)
+	}
+	path := nameOrPath
+	if relTo != "" && !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(relTo), path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(nameOrPath, "/.") {
+			return nil, nil, hint.Errorf("`harpy profiles` lists the embedded profiles; a file needs its path",
+				"profile %q: no embedded profile and no file of that name", nameOrPath)
+		}
+		return nil, nil, hint.With(fmt.Errorf("read profile: %w", err), "give an embedded profile name or a readable TOML file")
+	}
+	return parseTree(ctx, path, b, depth)
+}
+
+// parseTree strictly decodes one layer (unknown keys and wrong types are reported with
+// their position) and returns it as a tree merged over what it extends.
+func parseTree(ctx context.Context, file string, data []byte, depth int) (map[string]any, posFunc, error) {
+	var strict Profile
+	if err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(&strict); err != nil {
+		return nil, nil, decodeError(file, err)
+	}
+	var tree map[string]any
+	if err := toml.Unmarshal(data, &tree); err != nil {
+		return nil, nil, decodeError(file, err)
+	}
+	pos := indexPositions(file, data)
+	if strict.Extends == "" {
+		return tree, pos, nil
+	}
+	if depth >= maxExtends {
+		at, _ := pos("extends")
+		return nil, nil, hint.Errorf("remove the cycle in the extends chain", "%s: extends: more than %d levels (a cycle?)", at, maxExtends)
+	}
+	rel := file
+	if _, ok := Embedded(strings.TrimSuffix(file, ".toml")); ok {
+		rel = ""
+	}
+	base, basePos, err := loadTree(ctx, strict.Extends, rel, depth+1)
+	if err != nil {
+		at, _ := pos("extends")
+		return nil, nil, fmt.Errorf("%s: extends %q: %w", at, strict.Extends, err)
+	}
+	l := layers{"": {basePos, ""}}
+	merged := mergeTables(base, tree, "", pos, l)
+	return merged, l.pos, nil
+}
+
+// decodeError turns go-toml's errors into file:line:column: field: message.
+func decodeError(file string, err error) error {
+	var sm *toml.StrictMissingError
+	if errors.As(err, &sm) {
+		var lines []string
+		for i := range sm.Errors {
+			e := &sm.Errors[i]
+			l, c := e.Position()
+			lines = append(lines, fmt.Sprintf("%s:%d:%d: %s: unknown field", file, l, c, strings.Join(e.Key(), ".")))
+		}
+		return hint.Errorf("see docs/profiles.md for the fields a profile can have (check the spelling)", "%s", strings.Join(lines, "\n"))
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		l, c := de.Position()
+		field := strings.Join(de.Key(), ".")
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if field != "" {
+			return hint.Errorf("fix the value's type or the TOML syntax; see docs/profiles.md", "%s:%d:%d: %s: %s", file, l, c, field, msg)
+		}
+		return hint.Errorf("fix the TOML syntax", "%s:%d:%d: %s", file, l, c, msg)
+	}
+	return hint.With(fmt.Errorf("%s: %w", file, err), "fix the TOML syntax")
+}

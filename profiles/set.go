@@ -1,0 +1,81 @@
+package profiles
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"harpy/hint"
+)
+
+// applySets applies --set KEY=VALUE overrides to a merged tree. KEY is a dotted path in
+// which a list of named tables (frontend, backend, listen, servers, acl) is indexed by
+// name: backend.app.servers.web10.address=127.0.0.1:8080. VALUE is a TOML value, or a
+// plain string when it does not parse as one.
+func applySets(tree map[string]any, sets []string, l layers) error {
+	for i, s := range sets {
+		key, raw, ok := strings.Cut(s, "=")
+		at := Pos{File: fmt.Sprintf("--set %s", key)}
+		if !ok || key == "" {
+			return hint.Errorf("write --set section.field=value, e.g. --set global.maxconn=8000", "--set %q: no KEY=VALUE", s)
+		}
+		var val any
+		var doc map[string]any
+		if err := toml.Unmarshal([]byte("v = "+raw), &doc); err == nil {
+			val = doc["v"]
+		} else {
+			val = raw
+		}
+		path, err := setPath(tree, strings.Split(key, "."), val)
+		if err != nil {
+			return hint.With(fmt.Errorf("--set %s (#%d): %w", key, i+1, err), "name list entries by their name: backend.NAME.servers.NAME.address=IP:PORT")
+		}
+		l[path] = layerRef{pos: func(string) (Pos, bool) { return at, true }}
+	}
+	return nil
+}
+
+// setPath sets val at parts and returns the numeric path of what it set.
+func setPath(node map[string]any, parts []string, val any) (string, error) {
+	path := ""
+	for i := 0; i < len(parts); i++ {
+		k := parts[i]
+		if k == "" {
+			return "", fmt.Errorf("empty key part")
+		}
+		path = join(path, k)
+		if i == len(parts)-1 {
+			node[k] = val
+			return path, nil
+		}
+		switch next := node[k].(type) {
+		case map[string]any:
+			node = next
+		case []any:
+			if i+1 >= len(parts)-1 {
+				return "", fmt.Errorf("%s is a list: name an entry and a field", path)
+			}
+			name := parts[i+1]
+			found := false
+			for j, e := range next {
+				if t, ok := e.(map[string]any); ok && t["name"] == name {
+					node, path, found = t, join(path, strconv.Itoa(j)), true
+					break
+				}
+			}
+			if !found {
+				return "", fmt.Errorf("%s has no entry named %q", path, name)
+			}
+			i++
+		case nil:
+			m := map[string]any{}
+			node[k] = m
+			node = m
+		default:
+			return "", fmt.Errorf("%s is a value, not a table", path)
+		}
+	}
+	return path, nil
+}

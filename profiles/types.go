@@ -1,0 +1,169 @@
+package profiles
+
+// Profile is one load-balancer setup: what haproxy.cfg, the rsyslog drop-in and the
+// logrotate file are rendered from. Field names follow HAProxy's own keywords; the TOML
+// keys are documented in docs/profiles.md.
+type Profile struct {
+	Description string `toml:"description"`
+	// Extends names an embedded profile (or a file) this one is laid over.
+	Extends   string                `toml:"extends"`
+	Global    Global                `toml:"global"`
+	Defaults  Defaults              `toml:"defaults"`
+	Resolvers map[string]*Resolvers `toml:"resolvers"`
+	Frontends []*Proxy              `toml:"frontend"`
+	Backends  []*Proxy              `toml:"backend"`
+	Listens   []*Proxy              `toml:"listen"`
+	Stats     *Stats                `toml:"stats"`
+	Logging   Logging               `toml:"logging"`
+
+	// Name is the embedded name or the file the profile was loaded from.
+	Name string `toml:"-"`
+	pos  posFunc
+}
+
+// Global is HAProxy's global section.
+type Global struct {
+	Log         *Log         `toml:"log"`
+	Chroot      string       `toml:"chroot"`
+	Pidfile     string       `toml:"pidfile"`
+	Maxconn     int          `toml:"maxconn"`
+	User        string       `toml:"user"`
+	Group       string       `toml:"group"`
+	Mode        string       `toml:"mode"` // daemon (default), master-worker, foreground
+	Nbthread    int          `toml:"nbthread"`
+	StatsSocket *StatsSocket `toml:"stats_socket"`
+}
+
+// Log is where HAProxy sends its logs: "127.0.0.1:514" (UDP) or "/dev/log" (unix socket,
+// inside the chroot when there is one).
+type Log struct {
+	Target   string `toml:"target"`
+	Facility string `toml:"facility"`
+	Level    string `toml:"level"`
+}
+
+// StatsSocket is the runtime API socket.
+type StatsSocket struct {
+	Path  string `toml:"path"`
+	Mode  string `toml:"mode"` // octal, e.g. "660"
+	Level string `toml:"level"`
+}
+
+// Defaults is HAProxy's defaults section.
+type Defaults struct {
+	Mode             string   `toml:"mode"`
+	Retries          int      `toml:"retries"`
+	RetryOn          string   `toml:"retry_on"` // emitted from 2.0 only
+	Redispatch       *bool    `toml:"redispatch"`
+	LogHealthChecks  bool     `toml:"log_health_checks"`
+	Dontlognull      *bool    `toml:"dontlognull"`
+	HTTPKeepAlive    bool     `toml:"http_keep_alive"`
+	Forwardfor       bool     `toml:"forwardfor"`
+	ForwardforExcept string   `toml:"forwardfor_except"`
+	Maxconn          int      `toml:"maxconn"`
+	Timeout          Timeouts `toml:"timeout"`
+}
+
+// Timeouts are durations: "10s", "1m", "500ms" or a bare number of milliseconds.
+type Timeouts struct {
+	Connect       string `toml:"connect"`
+	Client        string `toml:"client"`
+	Server        string `toml:"server"`
+	Check         string `toml:"check"`
+	Queue         string `toml:"queue"`
+	HTTPRequest   string `toml:"http_request"`
+	HTTPKeepAlive string `toml:"http_keep_alive"`
+	Tunnel        string `toml:"tunnel"`
+}
+
+// Resolvers is a resolvers section.
+type Resolvers struct {
+	Nameservers         []string `toml:"nameservers"` // "IP:port"
+	ParseResolvConf     bool     `toml:"parse_resolv_conf"`
+	Hold                string   `toml:"hold"` // hold valid
+	ResolveRetries      int      `toml:"resolve_retries"`
+	TimeoutRetry        string   `toml:"timeout_retry"`
+	TimeoutResolve      string   `toml:"timeout_resolve"`
+	AcceptedPayloadSize int      `toml:"accepted_payload_size"`
+}
+
+// Proxy is a frontend, backend or listen section; which fields apply depends on the kind.
+type Proxy struct {
+	Name           string          `toml:"name"`
+	Mode           string          `toml:"mode"`
+	Bind           []string        `toml:"bind"`
+	ACL            []ACL           `toml:"acl"`
+	UseBackend     []UseBackend    `toml:"use_backend"`
+	DefaultBackend string          `toml:"default_backend"`
+	Balance        string          `toml:"balance"`
+	Health         *Health         `toml:"health"`
+	StripPrefix    string          `toml:"strip_prefix"`
+	Resolvers      string          `toml:"resolvers"`
+	InitAddr       string          `toml:"init_addr"`
+	Servers        []Server        `toml:"servers"`
+	ServerTemplate *ServerTemplate `toml:"server_template"`
+	Maxconn        int             `toml:"maxconn"`
+}
+
+// ACL is `acl NAME CRITERION VALUE`.
+type ACL struct {
+	Name      string `toml:"name"`
+	Criterion string `toml:"criterion"`
+	Value     string `toml:"value"`
+}
+
+// UseBackend is `use_backend BACKEND if ACL [ACL…]` (all ACLs must match; "!acl" negates).
+type UseBackend struct {
+	Backend string   `toml:"backend"`
+	If      []string `toml:"if"`
+}
+
+// Health is a backend's health check: tcp (default), http (path set) or mysql (mysql_user set).
+type Health struct {
+	Type         string `toml:"type"`
+	Method       string `toml:"method"`
+	Path         string `toml:"path"`
+	Host         string `toml:"host"`
+	ExpectStatus int    `toml:"expect_status"`
+	ExpectString string `toml:"expect_string"`
+	ExpectRegex  string `toml:"expect_rstring"`
+	MySQLUser    string `toml:"mysql_user"`
+	Inter        string `toml:"inter"`
+	Fall         int    `toml:"fall"`
+	Rise         int    `toml:"rise"`
+	Port         int    `toml:"port"`
+	Disabled     bool   `toml:"disabled"`
+}
+
+// Server is one `server` line.
+type Server struct {
+	Name     string `toml:"name"`
+	Address  string `toml:"address"` // host:port, IPv4:port or [IPv6]:port
+	Backup   bool   `toml:"backup"`
+	Weight   *int   `toml:"weight"`
+	Maxconn  int    `toml:"maxconn"`
+	Disabled bool   `toml:"disabled"`
+}
+
+// ServerTemplate is `server-template PREFIX COUNT FQDN:PORT` (1.8+).
+type ServerTemplate struct {
+	Prefix  string `toml:"prefix"`
+	Count   int    `toml:"count"`
+	Address string `toml:"address"`
+}
+
+// Stats is the stats page: always its own `listen` in mode http, never inside a tcp proxy
+// (where HAProxy ignores it).
+type Stats struct {
+	Bind    string `toml:"bind"`
+	URI     string `toml:"uri"`
+	Auth    string `toml:"auth"` // user:password
+	Admin   bool   `toml:"admin"`
+	Refresh string `toml:"refresh"`
+}
+
+// Logging is where rsyslog writes what HAProxy logs.
+type Logging struct {
+	File   string `toml:"file"`   // default /var/log/haproxy/haproxy.log
+	Rotate int    `toml:"rotate"` // days kept, default 14
+}
