@@ -31,43 +31,57 @@ var (
 )
 
 // AdjustRsyslog rewrites a drop-in for a test: UDP port 514 → port, /var/log/ → logDir/.
-// It fails if the drop-in names neither form of UDP input, since then nothing could be
-// adjusted and the test would listen on the real port 514.
+// A drop-in rendered for the test's port already is left as it is. It fails if the result
+// listens on no UDP port "port", since the test would then wait for nothing (or listen on
+// the real port 514).
 func AdjustRsyslog(dropIn string, port int, logDir string) (string, error) {
-	n := len(rsyslogUDPPort.FindAllStringIndex(dropIn, -1)) + len(rsyslogLegacyRun.FindAllStringIndex(dropIn, -1))
-	if n == 0 {
-		return "", fmt.Errorf("adjust rsyslog drop-in: no UDP input on port 514 (port=\"514\" or $UDPServerRun 514) in:\n%s", dropIn)
-	}
 	p := strconv.Itoa(port)
 	out := rsyslogUDPPort.ReplaceAllString(dropIn, "${1}"+p+"${2}")
 	out = rsyslogLegacyRun.ReplaceAllString(out, "${1}"+p)
 	out = strings.ReplaceAll(out, "/var/log/", strings.TrimSuffix(logDir, "/")+"/")
+	if !strings.Contains(out, `port="`+p+`"`) && !regexp.MustCompile(`(?m)^\s*\$UDPServerRun\s+`+p+`\b`).MatchString(out) {
+		return "", fmt.Errorf("adjust rsyslog drop-in: no UDP input on port 514 or %d (port=\"…\" or $UDPServerRun) in:\n%s", port, dropIn)
+	}
 	return out, nil
 }
 
-// StartRsyslog adjusts dropIn, validates it with `rsyslogd -N1` and runs it with its own
-// pid file in the foreground (-n).
-func StartRsyslog(tb testing.TB, dropIn []byte) *Rsyslog {
+// NewRsyslog chooses a UDP port on 127.0.0.1 and directories for an rsyslogd, so that a
+// profile can be rendered for them before Start.
+func NewRsyslog(tb testing.TB) *Rsyslog {
 	tb.Helper()
-	bin := Tool(tb, "rsyslogd", "rsyslog")
 	dir := filepath.Join(tb.TempDir(), "rsyslog")
 	r := &Rsyslog{Port: FreeUDPPort(tb, "127.0.0.1"), Dir: dir, LogDir: filepath.Join(dir, "log")}
 	MkdirAll(tb, filepath.Join(dir, "spool"))
 	MkdirAll(tb, r.LogDir)
+	return r
+}
+
+// StartRsyslog is NewRsyslog then Start.
+func StartRsyslog(tb testing.TB, dropIn []byte) *Rsyslog {
+	tb.Helper()
+	r := NewRsyslog(tb)
+	r.Start(tb, dropIn)
+	return r
+}
+
+// Start adjusts dropIn (AdjustRsyslog), validates it with `rsyslogd -N1` and runs it with its
+// own pid file in the foreground (-n).
+func (r *Rsyslog) Start(tb testing.TB, dropIn []byte) {
+	tb.Helper()
+	bin := Tool(tb, "rsyslogd", "rsyslog")
 	adj, err := AdjustRsyslog(string(dropIn), r.Port, r.LogDir)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r.Conf = filepath.Join(dir, "rsyslog.conf")
-	writeFile(tb, r.Conf, fmt.Sprintf("global(workDirectory=%q)\n%s\n", filepath.Join(dir, "spool"), adj))
+	r.Conf = filepath.Join(r.Dir, "rsyslog.conf")
+	writeFile(tb, r.Conf, fmt.Sprintf("global(workDirectory=%q)\n%s\n", filepath.Join(r.Dir, "spool"), adj))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, bin, "-N1", "-f", r.Conf).CombinedOutput(); err != nil {
 		tb.Fatalf("rsyslogd -N1 -f %s: %v\n%s\nconfig:\n%s", r.Conf, err, out, adj)
 	}
-	r.proc = StartProc(tb, "rsyslogd", filepath.Join(dir, "rsyslogd.out"),
-		bin, "-n", "-f", r.Conf, "-i", filepath.Join(dir, "rsyslogd.pid"))
-	return r
+	r.proc = StartProc(tb, "rsyslogd", filepath.Join(r.Dir, "rsyslogd.out"),
+		bin, "-n", "-f", r.Conf, "-i", filepath.Join(r.Dir, "rsyslogd.pid"))
 }
 
 // Addr is where HAProxy should send its logs.

@@ -1,0 +1,31 @@
+package livetest
+
+import "testing"
+
+// BenchmarkWebLBFailover is the bench table's measurement: harpy's web-lb profile against
+// seed 001's own configuration, same machine, same load (wrk -t2 -c50 -d20s, one backend
+// killed at 6 s and restarted at 12 s). One run each whatever b.N is; run it with
+// -benchtime 1x (bench/live.sh does). The figures are metrics, never assertions.
+func BenchmarkWebLBFailover(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		start func(testing.TB) *webLB
+	}{
+		{"harpy-profile", startWebLBProfile},
+		{"seed-001", startSeed001},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			lb := c.start(b)
+			var r failoverResult
+			for b.Loop() {
+				r = runFailover(b, lb)
+			}
+			b.ReportMetric(r.Wrk.ReqPerSec, "req/s")
+			b.ReportMetric(float64(r.Wrk.Failed()), "failed")
+			b.ReportMetric(r.Down.Seconds(), "down-s")
+			b.ReportMetric(r.Up.Seconds(), "up-s")
+			b.ReportMetric(float64(r.Wrk.Requests), "requests")
+			b.Log(r.figure("web-lb", lb.Name))
+		})
+	}
+}

@@ -1,0 +1,113 @@
+package livetest
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWebLB proves the web-lb profile (seed 001) under wrk load while a backend dies and
+// comes back: no failed request, DOWN within inter×fall with the health-check lines in the
+// log file rsyslogd writes, UP after rise, and X-Forwarded-For at the backends.
+func TestWebLB(t *testing.T) {
+	lb := startWebLBProfile(t)
+
+	t.Run("forwardfor", func(t *testing.T) {
+		// Two requests each, so that roundrobin reaches both backends.
+		for _, c := range []struct {
+			from, wantXFF string
+		}{
+			{"127.0.0.5", "127.0.0.5"}, // a client: its address reaches the backend
+			{"127.0.0.5", "127.0.0.5"},
+			{"127.0.0.1", ""}, // the exempted network: no header added
+			{"127.0.0.1", ""},
+		} {
+			body := getFrom(t, c.from, lb.URL+"/xff")
+			if want := "xff=" + c.wantXFF + " "; !strings.Contains(body, want) {
+				t.Errorf("GET /xff from %s: backend answered %q, want %q", c.from, body, want)
+			}
+		}
+		for _, n := range lb.Backends {
+			var got []string
+			for _, e := range n.AccessLog() {
+				if strings.HasPrefix(e.Request, "GET /xff ") {
+					got = append(got, e.XFF)
+				}
+			}
+			sort.Strings(got)
+			if !slices.Equal(got, []string{"", "127.0.0.5"}) {
+				t.Errorf("%s access log: X-Forwarded-For of GET /xff = %q, want one 127.0.0.5 and one empty", n.Name, got)
+			}
+		}
+	})
+
+	r := runFailover(t, lb)
+	t.Log(r.figure("web-lb", lb.Name))
+	if f := r.Wrk.Failed(); f != 0 {
+		t.Errorf("%d of %d requests failed while %s died and came back (%s); want 0", f, r.Wrk.Requests, lb.Backends[0].Name, r.Wrk)
+	}
+
+	victim := lb.Backends[0].Name
+	lines := healthLines(t, lb, victim)
+	for _, want := range []string{
+		"Health check for server app/" + victim + " failed",
+		"Server app/" + victim + " is DOWN",
+		"Health check for server app/" + victim + " succeeded",
+		"Server app/" + victim + " is UP",
+	} {
+		if !containsLine(lines, want) {
+			t.Errorf("log file %s has no line with %q; lines about %s:\n%s", lb.LogFile, want, victim, strings.Join(lines, "\n"))
+		}
+	}
+	// The health checks really are GET /health_check.html at the backends.
+	checks := 0
+	for _, e := range lb.Backends[1].AccessLog() {
+		if strings.HasPrefix(e.Request, "GET /health_check.html ") && e.Status == "200" {
+			checks++
+		}
+	}
+	if checks == 0 {
+		t.Errorf("%s logged no GET /health_check.html", lb.Backends[1].Name)
+	}
+}
+
+// getFrom GETs url from the local address ip and returns the body.
+func getFrom(tb testing.TB, ip, url string) string {
+	tb.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		tb.Fatalf("GET %s from %s: %v", url, ip, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("GET %s from %s: %s: %s", url, ip, resp.Status, b)
+	}
+	return string(b)
+}
+
+func containsLine(lines []string, s string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}
