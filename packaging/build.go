@@ -1,0 +1,335 @@
+package packaging
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/goreleaser/chglog"
+	"github.com/goreleaser/nfpm/v2"
+	_ "github.com/goreleaser/nfpm/v2/deb" // registers "deb"
+	"github.com/goreleaser/nfpm/v2/files"
+	_ "github.com/goreleaser/nfpm/v2/rpm" // registers "rpm"
+	"go.yaml.in/yaml/v3"
+
+	"harpy/hint"
+)
+
+// Build makes one package per format from the staged tree and returns their
+// paths, in the order of o.Formats. Each package is written to a temporary
+// file in o.OutDir and renamed into place only when every format succeeded,
+// so an error never leaves a partial package behind.
+func Build(ctx context.Context, o Options) ([]string, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOutDir(o.OutDir); err != nil {
+		return nil, err
+	}
+	if o.SignKey != "" {
+		if err := checkSigningKey(o.SignKey, o.SignPassphrase); err != nil {
+			return nil, err
+		}
+	}
+	if host, err := HostDist(); err == nil && slices.Contains(o.Formats, "rpm") {
+		if note := DistNote(o.Dist, host); note != "" {
+			fmt.Fprintln(o.Notes, note)
+		}
+	}
+	scratch, err := os.MkdirTemp("", "harpy-package-")
+	if err != nil {
+		return nil, fmt.Errorf("package %s: scratch directory: %w", o.describe(), err)
+	}
+	defer os.RemoveAll(scratch)
+
+	type done struct{ tmp, final string }
+	var made []done
+	cleanup := func() {
+		for _, d := range made {
+			os.Remove(d.tmp)
+		}
+	}
+	for _, format := range o.Formats {
+		if err := ctx.Err(); err != nil {
+			cleanup()
+			return nil, err
+		}
+		info, name, err := nfpmInfo(ctx, o, format, filepath.Join(scratch, format))
+		if err != nil {
+			cleanup()
+			return nil, fmt.Errorf("package %s as %s: %w", o.describe(), format, err)
+		}
+		tmp, err := writeTemp(o.OutDir, name, func(f *os.File) error {
+			p, err := nfpm.Get(format)
+			if err != nil {
+				return err
+			}
+			return p.Package(nfpm.WithDefaults(info), f)
+		})
+		if err != nil {
+			cleanup()
+			return nil, fmt.Errorf("package %s as %s: %w", o.describe(), format, err)
+		}
+		made = append(made, done{tmp, filepath.Join(o.OutDir, name)})
+	}
+	var out []string
+	for i, d := range made {
+		if err := os.Rename(d.tmp, d.final); err != nil {
+			for _, r := range made[i:] {
+				os.Remove(r.tmp)
+			}
+			return out, fmt.Errorf("package %s: move into place: %w", o.describe(), err)
+		}
+		out = append(out, d.final)
+	}
+	return out, nil
+}
+
+// FileName is the conventional file name of a package: NVRA for rpm
+// (haproxy-2.6.12-1.el9.x86_64.rpm), name_version-release_arch for deb.
+func FileName(o Options, format string) string {
+	if format == "deb" {
+		return fmt.Sprintf("%s_%s-%s_%s.deb", o.Name, o.Version, o.Release, debArch(o.Arch))
+	}
+	return fmt.Sprintf("%s-%s-%s.%s.rpm", o.Name, o.Version, o.rpmRelease(), o.Arch)
+}
+
+func nfpmInfo(ctx context.Context, o Options, format, scratch string) (*nfpm.Info, string, error) {
+	l, err := layout(o, format, scratch)
+	if err != nil {
+		return nil, "", err
+	}
+	mtime := o.mtime()
+	var contents files.Contents
+	for _, e := range l.entries {
+		c := &files.Content{
+			Source:      e.Src,
+			Destination: e.Dst,
+			Type:        files.TypeFile,
+			FileInfo:    &files.ContentFileInfo{Owner: e.Owner, Group: e.Group, Mode: e.Mode, MTime: mtime},
+		}
+		switch e.Kind {
+		case kindDir:
+			c.Type = files.TypeDir
+		case kindConfig:
+			c.Type = files.TypeConfigNoReplace
+		case kindDoc:
+			if format == "rpm" {
+				c.Type = files.TypeRPMDoc
+			}
+		case kindLicense:
+			if format == "rpm" {
+				c.Type = files.TypeRPMLicense
+			}
+		}
+		contents = append(contents, c)
+	}
+	version := o.Version + "-" + o.Release
+	release := o.Release
+	if format == "rpm" {
+		release = o.rpmRelease()
+		version = o.Version + "-" + release
+	}
+	changelog := filepath.Join(scratch, "changelog.yml")
+	if err := writeChangelog(changelog, o, version); err != nil {
+		return nil, "", err
+	}
+	info := &nfpm.Info{
+		Name:            o.Name,
+		Arch:            o.Arch,
+		Platform:        "linux",
+		Version:         o.Version,
+		VersionSchema:   "none",
+		Release:         release,
+		Maintainer:      o.Maintainer,
+		Description:     o.Description,
+		Vendor:          o.Vendor,
+		Homepage:        o.URL,
+		License:         o.License,
+		Changelog:       changelog,
+		DisableGlobbing: true,
+		MTime:           mtime,
+	}
+	info.Contents = contents
+	info.Umask = 0o022
+	info.Scripts = nfpm.Scripts{
+		PreInstall: l.scriptPath[0], PostInstall: l.scriptPath[1],
+		PreRemove: l.scriptPath[2], PostRemove: l.scriptPath[3],
+	}
+	switch format {
+	case "rpm":
+		reqs, err := rpmRequires(l)
+		if err != nil {
+			return nil, "", err
+		}
+		info.Depends = reqs
+		info.RPM = nfpm.RPM{
+			Arch:        o.Arch,
+			BuildHost:   o.BuildHost,
+			Group:       o.Group,
+			Summary:     o.Summary,
+			Compression: o.Compression,
+			Packager:    o.Packager,
+		}
+		if o.SignKey != "" {
+			info.RPM.Signature.KeyFile = o.SignKey
+			info.RPM.Signature.KeyPassphrase = o.SignPassphrase
+		}
+	case "deb":
+		info.Arch = debArch(o.Arch)
+		var sonames []string
+		for _, f := range l.elfFiles {
+			n, err := elfNeeded(f)
+			if err != nil {
+				return nil, "", err
+			}
+			sonames = append(sonames, n...)
+		}
+		deps, err := debDepends(ctx, sonames)
+		if err != nil {
+			return nil, "", err
+		}
+		if deps == nil && len(sonames) > 0 {
+			fmt.Fprintln(o.Notes, "note: no dpkg on this host: the .deb declares no library Depends")
+		}
+		info.Depends = append(deps, "passwd")
+		// Debian's first description line is the synopsis.
+		info.Description = o.Summary + "\n" + o.Description
+		info.Section = "net"
+		info.Priority = "optional"
+		info.Deb = nfpm.Deb{Arch: info.Arch, Compression: "xz"}
+	}
+	return info, FileName(o, format), nil
+}
+
+// rpmRequires is what rpmbuild would generate for these files (ELF sonames and
+// symbol versions, /bin/sh for the scriptlets) plus what the scriptlets call.
+func rpmRequires(l *pkgLayout) ([]string, error) {
+	reqs := []string{"/bin/sh"}
+	for _, f := range l.elfFiles {
+		r, err := elfRequires(f)
+		if err != nil {
+			return nil, err
+		}
+		reqs = append(reqs, r...)
+	}
+	reqs = append(reqs, l.dist.requires...)
+	slices.Sort(reqs)
+	return slices.Compact(reqs), nil
+}
+
+func writeChangelog(path string, o Options, version string) error {
+	var entries chglog.ChangeLogEntries
+	for _, c := range o.Changelog {
+		e := &chglog.ChangeLog{
+			Semver:   version,
+			Date:     c.Time.UTC(),
+			Packager: c.Author,
+			ChangeLogOverridables: chglog.ChangeLogOverridables{
+				Deb: &chglog.ChangelogDeb{Urgency: "medium", Distributions: []string{"unstable"}},
+			},
+		}
+		for _, line := range strings.Split(strings.TrimSpace(c.Text), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				e.Changes = append(e.Changes, &chglog.ChangeLogChange{Note: line})
+			}
+		}
+		entries = append(entries, e)
+	}
+	b, err := yaml.Marshal(entries)
+	if err != nil {
+		return fmt.Errorf("write changelog: %w", err)
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+// checkOutDir makes the output directory and proves it takes a file.
+func checkOutDir(dir string) error {
+	h := "pass --out with a directory you can write to"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return hint.With(fmt.Errorf("output directory %s: %w", dir, err), "%s", h)
+	}
+	f, err := os.CreateTemp(dir, ".harpy-probe-*")
+	if err != nil {
+		return hint.With(fmt.Errorf("output directory %s is not writable: %w", dir, err), "%s", h)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// writeTemp writes through fill into a hidden temporary file next to the
+// final name and returns its path; on any error the temporary file is gone.
+func writeTemp(dir, name string, fill func(*os.File) error) (string, error) {
+	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
+	if err != nil {
+		return "", hint.With(fmt.Errorf("create in %s: %w", dir, err), "pass --out with a directory you can write to")
+	}
+	tmp := f.Name()
+	err = fill(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		var se *nfpm.ErrSigningFailure
+		if errors.As(err, &se) {
+			return "", hint.With(err, "check --sign-key and its passphrase")
+		}
+		return "", err
+	}
+	return tmp, nil
+}
+
+// checkSigningKey fails early, with a clear message, on a key nfpm could not
+// sign with: unreadable, not PGP, no private signing key, wrong passphrase.
+func checkSigningKey(path, passphrase string) error {
+	h := "pass an ASCII-armored PGP private key (gpg --armor --export-secret-keys ID > key.asc) and its passphrase"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return hint.With(fmt.Errorf("signing key: %w", err), "%s", h)
+	}
+	var list openpgp.EntityList
+	if bytes.Contains(b, []byte("-----BEGIN PGP")) {
+		list, err = openpgp.ReadArmoredKeyRing(bytes.NewReader(b))
+	} else {
+		list, err = openpgp.ReadKeyRing(bytes.NewReader(b))
+	}
+	if err != nil {
+		return hint.With(fmt.Errorf("signing key %s: not a PGP key: %w", path, err), "%s", h)
+	}
+	var key *openpgp.Entity
+	for _, e := range list {
+		if e.PrivateKey != nil && e.PrivateKey.CanSign() {
+			if key != nil {
+				return hint.With(fmt.Errorf("signing key %s: more than one signing key", path), "export just one key")
+			}
+			key = e
+		}
+	}
+	if key == nil {
+		return hint.With(fmt.Errorf("signing key %s: no private signing key (a public key?)", path), "%s", h)
+	}
+	if key.PrivateKey.Encrypted {
+		if passphrase == "" {
+			return hint.With(fmt.Errorf("signing key %s is encrypted and no passphrase was given", path), "set the passphrase (HARPY_SIGN_PASSPHRASE)")
+		}
+		if err := key.PrivateKey.Decrypt([]byte(passphrase)); err != nil {
+			return hint.With(fmt.Errorf("signing key %s: wrong passphrase: %w", path, err), "check the passphrase")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package packaging
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+
+	"harpy/hint"
+)
+
+// HostDist names the dist of the machine harpy runs on, from /etc/os-release:
+// el<N> on RHEL and its rebuilds (rhel, centos, rocky, almalinux, ol, fedora
+// is not el), deb<N> on Debian, ubuntu<N.N> on Ubuntu.
+//
+// harpy compiles on the host it runs on, so the binary links the host's
+// libraries. An RPM made on Debian therefore gets no default dist: the caller
+// must pass one explicitly, and Build notes that the package's Requires
+// (derived from the binary) name the Debian libraries it really needs.
+func HostDist() (string, error) {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return "", hint.With(fmt.Errorf("read host dist: %w", err), "pass --dist explicitly")
+	}
+	return parseOSRelease(b)
+}
+
+func parseOSRelease(b []byte) (string, error) {
+	kv := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		if !ok || strings.HasPrefix(k, "#") {
+			continue
+		}
+		kv[k] = strings.Trim(v, `"'`)
+	}
+	id, ver := kv["ID"], kv["VERSION_ID"]
+	major, _, _ := strings.Cut(ver, ".")
+	like := " " + kv["ID_LIKE"] + " "
+	switch {
+	case id == "debian" && major != "":
+		return "deb" + major, nil
+	case id == "ubuntu" && ver != "":
+		return "ubuntu" + ver, nil
+	case id == "fedora":
+		return "", hint.Errorf("pass --dist el9 (the closest el layout) explicitly",
+			"host dist: Fedora %s is not an el release", ver)
+	case (id == "rhel" || strings.Contains(like, " rhel ") || strings.Contains(like, " centos ")) && major != "":
+		return "el" + major, nil
+	}
+	return "", hint.Errorf("pass --dist explicitly", "host dist: unknown system ID=%q VERSION_ID=%q in /etc/os-release", id, ver)
+}
+
+// DistNote says what a package made for dist on host really is, or "" when
+// they match. It never claims a Debian-built binary suits another dist.
+func DistNote(dist, host string) string {
+	if dist == "" || dist == host {
+		return ""
+	}
+	return fmt.Sprintf("note: packaging for %s on a %s host: the binary links %s's libraries; "+
+		"the package's Requires name exactly those (e.g. glibc symbol versions), so it installs "+
+		"only where they exist — build on a %s host for a native %s package", dist, host, host, dist, dist)
+}

@@ -1,0 +1,269 @@
+// Package packaging turns a staged HAProxy tree into RPM and .deb packages
+// natively (nfpm v2.45.2 with rpmpack as a library, no rpmbuild), exports an
+// equivalent .spec for rpmbuild/mock users, and makes a yum repository.
+//
+// The contract with the build pipeline is Options and Build: the pipeline
+// stages `make install` output (usr/sbin/haproxy, usr/share/man/man1/haproxy.1,
+// usr/share/doc/haproxy/*, usr/share/licenses/haproxy/LICENSE), renders the
+// config files, and calls Build as its last step.
+package packaging
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"harpy/hint"
+)
+
+// Options describes one packaging run. Zero values take the defaults noted.
+type Options struct {
+	Name    string // package name; default "haproxy"
+	Version string // upstream version as is, e.g. "2.6.12" (required)
+	Release string // package release; default "1"
+	// Dist selects the layout and the RPM dist tag: el6 (SysV init + chkconfig),
+	// el7, el8, el9 (systemd). Required for "rpm". A .deb always gets the Debian
+	// layout; Dist only names the host it was built for there (deb12, …).
+	Dist string
+	// Arch in rpm terms (x86_64, aarch64); default: read from the binary's ELF header.
+	Arch     string
+	StageDir string   // staged root (required): usr/sbin/haproxy and friends
+	OutDir   string   // where packages land (created if missing; required)
+	Formats  []string // "rpm", "deb"; default ["rpm"]
+	// Systemd: the binary was built with USE_SYSTEMD, so the unit runs -Ws with Type=notify.
+	Systemd bool
+
+	// Rendered files, packaged as %config(noreplace): /etc/haproxy/haproxy.cfg,
+	// /etc/rsyslog.d/49-haproxy.conf, /etc/logrotate.d/haproxy. Config is required.
+	Config, Rsyslog, Logrotate []byte
+
+	Summary     string // default "HAProxy TCP/HTTP load balancer"
+	Description string // default: a paragraph about HAProxy
+	License     string // default "GPL-2.0-or-later AND LGPL-2.1-or-later" (HAProxy's LICENSE)
+	URL         string // default "https://www.haproxy.org/"
+	Vendor      string // default "harpy"
+	Packager    string // RPM Packager and changelog author; default Maintainer or "harpy <root@localhost>"
+	Maintainer  string // .deb Maintainer; default Packager or "harpy <root@localhost>"
+	Group       string // RPM Group; default "System Environment/Daemons"
+
+	// SignKey is an armored PGP private key file; RPMs get a header+payload
+	// signature verifiable by `rpm -K` once the public key is imported.
+	SignKey, SignPassphrase string
+
+	// Compression of the RPM payload: gzip, xz or zstd, optionally with :level.
+	// Default by dist, chosen from bench/package.sh: DefaultCompression.
+	Compression string
+
+	// SourceDateEpoch is the time written as build time, file mtimes and the
+	// changelog date; default: $SOURCE_DATE_EPOCH when set (the CLI passes it),
+	// else the staged binary's mtime, so equal inputs give equal bytes.
+	SourceDateEpoch int64
+
+	// Changelog entries, newest first; default one entry for this build.
+	Changelog []ChangelogEntry
+
+	// BuildHost is written instead of the machine's hostname; default "harpy".
+	BuildHost string
+
+	// Notes receives human-readable notes (e.g. dist differs from the host); nil: discarded.
+	Notes io.Writer
+}
+
+// ChangelogEntry is one %changelog / debian changelog entry.
+type ChangelogEntry struct {
+	Time   time.Time
+	Author string // "Name <email>"; default Packager
+	Text   string // one change per line
+}
+
+// Dist families and their layouts.
+type distInfo struct {
+	family string // "el6", "systemd", "deb"
+	unit   string // path of the service file (unit or init script)
+	env    string // environment file path
+	// requires that rpmbuild would not derive: scriptlet tools.
+	requires []string
+}
+
+var distRE = regexp.MustCompile(`^(el[6-9]|el1[0-9]|deb[0-9]+|ubuntu[0-9.]+)$`)
+
+// distLayout returns the layout of a dist for a format.
+func distLayout(dist, format string) (distInfo, error) {
+	if format == "deb" {
+		return distInfo{family: "deb", unit: "/lib/systemd/system/haproxy.service", env: "/etc/default/haproxy"}, nil
+	}
+	switch dist {
+	case "el6":
+		return distInfo{family: "el6", unit: "/etc/rc.d/init.d/haproxy", env: "/etc/sysconfig/haproxy",
+			requires: []string{"shadow-utils", "chkconfig", "initscripts"}}, nil
+	case "el7", "el8", "el9", "el10":
+		return distInfo{family: "systemd", unit: "/usr/lib/systemd/system/haproxy.service", env: "/etc/sysconfig/haproxy",
+			requires: []string{"shadow-utils", "systemd"}}, nil
+	}
+	if strings.HasPrefix(dist, "deb") || strings.HasPrefix(dist, "ubuntu") {
+		return distInfo{}, hint.Errorf("pass --dist el9 (or el6, el7, el8) for an RPM, or --format deb for this host",
+			"packaging: an RPM needs an el dist, not %q", dist)
+	}
+	return distInfo{}, hint.Errorf("use one of el6, el7, el8, el9", "packaging: unknown dist %q", dist)
+}
+
+// DefaultCompression is the RPM payload compression for a dist, chosen from
+// bench/package.sh's figures: zstd packs fastest at a size close to xz's, but
+// rpm reads zstd payloads only from 4.14 (el8), so el6/el7 get xz.
+func DefaultCompression(dist string) string {
+	switch dist {
+	case "el6", "el7":
+		return "xz"
+	}
+	return "zstd:19"
+}
+
+const (
+	defaultName        = "haproxy"
+	defaultSummary     = "HAProxy TCP/HTTP load balancer"
+	defaultDescription = "HAProxy is a free, very fast and reliable solution offering high\n" +
+		"availability, load balancing, and proxying for TCP and HTTP-based\n" +
+		"applications. This package was built, configured and packaged by harpy."
+	defaultLicense  = "GPL-2.0-or-later AND LGPL-2.1-or-later"
+	defaultURL      = "https://www.haproxy.org/"
+	defaultVendor   = "harpy"
+	defaultPackager = "harpy <root@localhost>"
+	defaultGroup    = "System Environment/Daemons"
+	defaultHost     = "harpy"
+)
+
+var (
+	nameRE    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9+._-]*$`)
+	versionRE = regexp.MustCompile(`^[0-9][0-9A-Za-z.+~]*$`)
+	releaseRE = regexp.MustCompile(`^[0-9A-Za-z.+~]+$`)
+)
+
+// withDefaults validates o and fills in defaults; it reads the stage, so a
+// missing tree fails here, before anything is written.
+func (o Options) withDefaults() (Options, error) {
+	if o.Name == "" {
+		o.Name = defaultName
+	}
+	if !nameRE.MatchString(o.Name) {
+		return o, hint.Errorf("use letters, digits and . _ + -", "packaging: bad package name %q", o.Name)
+	}
+	if !versionRE.MatchString(o.Version) {
+		return o, hint.Errorf("pass the upstream version, e.g. 2.6.12", "packaging: bad or missing version %q", o.Version)
+	}
+	if o.Release == "" {
+		o.Release = "1"
+	}
+	if !releaseRE.MatchString(o.Release) || strings.Contains(o.Release, "-") {
+		return o, hint.Errorf("use digits and dots, e.g. --release 2", "packaging: bad release %q", o.Release)
+	}
+	if len(o.Formats) == 0 {
+		o.Formats = []string{"rpm"}
+	}
+	seen := map[string]bool{}
+	for _, f := range o.Formats {
+		if f != "rpm" && f != "deb" {
+			return o, hint.Errorf("use --format rpm, deb or rpm,deb", "packaging: unknown format %q", f)
+		}
+		if seen[f] {
+			return o, hint.Errorf("name each format once", "packaging: format %q given twice", f)
+		}
+		seen[f] = true
+	}
+	if seen["rpm"] {
+		if o.Dist == "" {
+			return o, hint.New("packaging: an RPM needs a dist", "pass --dist el9 (or el6, el7, el8); see `harpy build --help`")
+		}
+		if _, err := distLayout(o.Dist, "rpm"); err != nil {
+			return o, err
+		}
+	} else if o.Dist != "" && !distRE.MatchString(o.Dist) {
+		return o, hint.Errorf("use el6..el9 or deb12-style names", "packaging: bad dist %q", o.Dist)
+	}
+	if o.StageDir == "" {
+		return o, hint.New("packaging: no staged tree given", "build first, or pass the staging directory")
+	}
+	bin := filepath.Join(o.StageDir, "usr/sbin/haproxy")
+	st, err := os.Stat(bin)
+	if err != nil {
+		return o, hint.Errorf("the staged tree must hold usr/sbin/haproxy (make install DESTDIR=… PREFIX=/usr)",
+			"packaging: staged tree %s: %w", o.StageDir, err)
+	}
+	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+		return o, hint.Errorf("stage the binary with make install", "packaging: %s is not an executable file", bin)
+	}
+	if o.OutDir == "" {
+		return o, hint.New("packaging: no output directory given", "pass --out DIR")
+	}
+	if len(o.Config) == 0 {
+		return o, hint.New("packaging: no haproxy.cfg given", "render one first (harpy render) and pass it in")
+	}
+	if o.Arch == "" {
+		if o.Arch, err = elfArch(bin); err != nil {
+			return o, err
+		}
+	}
+	o.Summary = cmpOr(o.Summary, defaultSummary)
+	o.Description = cmpOr(o.Description, defaultDescription)
+	o.License = cmpOr(o.License, defaultLicense)
+	o.URL = cmpOr(o.URL, defaultURL)
+	o.Vendor = cmpOr(o.Vendor, defaultVendor)
+	o.Packager = cmpOr(o.Packager, o.Maintainer, defaultPackager)
+	o.Maintainer = cmpOr(o.Maintainer, o.Packager)
+	o.Group = cmpOr(o.Group, defaultGroup)
+	o.BuildHost = cmpOr(o.BuildHost, defaultHost)
+	if o.Compression == "" {
+		o.Compression = DefaultCompression(o.Dist)
+	}
+	if err := checkCompression(o.Compression); err != nil {
+		return o, err
+	}
+	if o.SourceDateEpoch == 0 {
+		o.SourceDateEpoch = st.ModTime().Unix()
+	}
+	if o.SourceDateEpoch < 0 {
+		return o, hint.Errorf("SOURCE_DATE_EPOCH is seconds since 1970", "packaging: negative source date %d", o.SourceDateEpoch)
+	}
+	if len(o.Changelog) == 0 {
+		o.Changelog = []ChangelogEntry{{Text: "Built by harpy from the HAProxy " + o.Version + " release"}}
+	}
+	for i := range o.Changelog {
+		if o.Changelog[i].Time.IsZero() {
+			o.Changelog[i].Time = o.mtime()
+		}
+		o.Changelog[i].Author = cmpOr(o.Changelog[i].Author, o.Packager)
+	}
+	if o.Notes == nil {
+		o.Notes = io.Discard
+	}
+	return o, nil
+}
+
+func (o Options) mtime() time.Time { return time.Unix(o.SourceDateEpoch, 0).UTC() }
+
+// rpmRelease is the release with the dist tag: 1.el9.
+func (o Options) rpmRelease() string { return o.Release + "." + o.Dist }
+
+func checkCompression(c string) error {
+	algo, level, _ := strings.Cut(c, ":")
+	if !slices.Contains([]string{"gzip", "xz", "zstd"}, algo) || (level != "" && algo == "xz") {
+		return hint.Errorf("use gzip, gzip:LEVEL, xz, zstd or zstd:LEVEL", "packaging: bad compression %q", c)
+	}
+	return nil
+}
+
+func cmpOr(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// describe is a short name of the run for error messages.
+func (o Options) describe() string { return fmt.Sprintf("%s-%s-%s", o.Name, o.Version, o.Release) }
