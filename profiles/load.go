@@ -131,15 +131,15 @@ func loadTree(ctx context.Context, nameOrPath, relTo string, depth int) (map[str
 // parseTree strictly decodes one layer (unknown keys and wrong types are reported with
 // their position) and returns it as a tree merged over what it extends.
 func parseTree(ctx context.Context, file string, data []byte, depth int) (map[string]any, posFunc, error) {
+	pos, keyPath := indexPositions(file, data)
 	var strict Profile
 	if err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(&strict); err != nil {
-		return nil, nil, decodeError(file, err)
+		return nil, nil, decodeError(file, err, keyPath)
 	}
 	var tree map[string]any
 	if err := toml.Unmarshal(data, &tree); err != nil {
-		return nil, nil, decodeError(file, err)
+		return nil, nil, decodeError(file, err, keyPath)
 	}
-	pos := indexPositions(file, data)
 	if strict.Extends == "" {
 		return tree, pos, nil
 	}
@@ -162,14 +162,18 @@ func parseTree(ctx context.Context, file string, data []byte, depth int) (map[st
 }
 
 // decodeError turns go-toml's errors into file:line:column: field: message.
-func decodeError(file string, err error) error {
+func decodeError(file string, err error, keyPath func(line, col int) string) error {
 	var sm *toml.StrictMissingError
 	if errors.As(err, &sm) {
 		var lines []string
 		for i := range sm.Errors {
 			e := &sm.Errors[i]
 			l, c := e.Position()
-			lines = append(lines, fmt.Sprintf("%s:%d:%d: %s: unknown field", file, l, c, strings.Join(e.Key(), ".")))
+			field := keyPath(l, c) // go-toml's Key() drops inline-table parents
+			if field == "" {
+				field = strings.Join(e.Key(), ".")
+			}
+			lines = append(lines, fmt.Sprintf("%s:%d:%d: %s: unknown field", file, l, c, displayField(field)))
 		}
 		return hint.Errorf("see docs/profiles.md for the fields a profile can have (check the spelling)", "%s", strings.Join(lines, "\n"))
 	}

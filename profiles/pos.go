@@ -28,8 +28,9 @@ type posFunc func(path string) (Pos, bool)
 // indexPositions records where each key path of a TOML document is, using go-toml's
 // parser: the decoder itself keeps no positions for values that decode fine but fail
 // harpy's own validation (a bad port, a duplicate name).
-func indexPositions(file string, doc []byte) posFunc {
+func indexPositions(file string, doc []byte) (posFunc, func(line, col int) string) {
 	idx := map[string]Pos{}
+	keyAt := map[[2]int]string{} // position of a key → its path
 	var p unstable.Parser
 	p.Reset(doc)
 	at := func(n *unstable.Node) Pos {
@@ -60,9 +61,9 @@ func indexPositions(file string, doc []byte) posFunc {
 		}
 		return parts, first
 	}
-	var value func(path string, v *unstable.Node, keyAt Pos)
-	value = func(path string, v *unstable.Node, keyAt Pos) {
-		pos := keyAt
+	var value func(path string, v *unstable.Node, keyPos Pos)
+	value = func(path string, v *unstable.Node, keyPos Pos) {
+		pos := keyPos
 		if v.Raw.Length > 0 {
 			pos = at(v)
 		}
@@ -84,6 +85,7 @@ func indexPositions(file string, doc []byte) posFunc {
 				if k != nil {
 					kp = at(k)
 				}
+				keyAt[[2]int{kp.Line, kp.Col}] = join(path, strings.Join(parts, "."))
 				value(join(path, strings.Join(parts, ".")), kv.Value(), kp)
 			}
 		}
@@ -98,6 +100,7 @@ func indexPositions(file string, doc []byte) posFunc {
 			if k != nil {
 				kp = at(k)
 			}
+			keyAt[[2]int{kp.Line, kp.Col}] = join(prefix, strings.Join(parts, "."))
 			value(join(prefix, strings.Join(parts, ".")), e.Value(), kp)
 		case unstable.Table:
 			parts, k := keyParts(e)
@@ -119,6 +122,7 @@ func indexPositions(file string, doc []byte) posFunc {
 			}
 		}
 	}
+	keyPath := func(line, col int) string { return keyAt[[2]int{line, col}] }
 	return func(path string) (Pos, bool) {
 		// The nearest recorded ancestor is the best place to point at.
 		for {
@@ -131,7 +135,7 @@ func indexPositions(file string, doc []byte) posFunc {
 			}
 			path = path[:i]
 		}
-	}
+	}, keyPath
 }
 
 func join(a, b string) string {

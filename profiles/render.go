@@ -10,11 +10,12 @@ import (
 	"harpy/hint"
 	"harpy/hversion"
 	"harpy/rsyslog"
+	"harpy/specs"
 )
 
-// DefaultHAProxy is the version rendered for when none is given: the branch harpy
+// DefaultHAProxy is the version rendered for when none is given: the release harpy
 // builds by default.
-const DefaultHAProxy = "2.6"
+const DefaultHAProxy = specs.Default
 
 // DefaultDist is the distribution the rsyslog and logrotate files are written for
 // when none is given.
@@ -259,7 +260,7 @@ func (w *cfgWriter) defaults() {
 	if d.Retries > 0 {
 		w.line("retries", strconv.Itoa(d.Retries))
 	}
-	if d.RetryOn != "" && w.v.AtLeast(2, 0) && mode == "http" {
+	if w.retryOn() {
 		// retry-on exists from 2.0; older versions retry connection failures only.
 		w.line("retry-on", d.RetryOn)
 	}
@@ -281,6 +282,12 @@ func (w *cfgWriter) defaults() {
 	if d.Maxconn > 0 {
 		w.line("maxconn", strconv.Itoa(d.Maxconn))
 	}
+}
+
+// retryOn reports whether defaults carry a retry-on line (2.0+, mode http).
+func (w *cfgWriter) retryOn() bool {
+	d := &w.p.Defaults
+	return d.RetryOn != "" && w.v.AtLeast(2, 0) && (d.Mode == "" || d.Mode == "http")
 }
 
 func (w *cfgWriter) resolvers(name string, r *Resolvers) {
@@ -344,6 +351,10 @@ func (w *cfgWriter) proxy(kind, path string, px *Proxy) {
 	}
 	if kind != "frontend" && px.StripPrefix != "" {
 		w.stripPrefix(px.StripPrefix)
+	}
+	if kind != "frontend" && mode == "http" && w.retryOn() {
+		// Retrying after the request was sent may run a POST twice.
+		w.line("http-request", "disable-l7-retry", "if", "METH_POST")
 	}
 	for _, u := range px.UseBackend {
 		w.line(append([]string{"use_backend", u.Backend, "if"}, u.If...)...)

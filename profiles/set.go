@@ -1,6 +1,8 @@
 package profiles
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -31,6 +33,9 @@ func applySets(tree map[string]any, sets []string, l layers) error {
 		path, err := setPath(tree, strings.Split(key, "."), val)
 		if err != nil {
 			return hint.With(fmt.Errorf("--set %s (#%d): %w", key, i+1, err), "name list entries by their name: backend.NAME.servers.NAME.address=IP:PORT")
+		}
+		if err := checkType(path, val); err != nil {
+			return hint.With(fmt.Errorf("--set %s: %s: %w", key, displayField(path), err), "give a value of the field's type (docs/profiles.md)")
 		}
 		l[path] = layerRef{pos: func(string) (Pos, bool) { return at, true }}
 	}
@@ -78,4 +83,37 @@ func setPath(node map[string]any, parts []string, val any) (string, error) {
 		}
 	}
 	return path, nil
+}
+
+// checkType decodes val alone at path into a Profile, strictly, so a --set of the wrong
+// type or an unknown field fails like it would in a file.
+func checkType(path string, val any) error {
+	parts := strings.Split(path, ".")
+	var build func(i int) any
+	build = func(i int) any {
+		if i == len(parts) {
+			return val
+		}
+		if i+1 < len(parts) {
+			if _, err := strconv.Atoi(parts[i+1]); err == nil {
+				return map[string]any{parts[i]: []any{build(i + 2)}}
+			}
+		}
+		return map[string]any{parts[i]: build(i + 1)}
+	}
+	b, err := toml.Marshal(build(0))
+	if err != nil {
+		return err
+	}
+	var p Profile
+	err = toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields().Decode(&p)
+	var sm *toml.StrictMissingError
+	var de *toml.DecodeError
+	switch {
+	case errors.As(err, &sm):
+		return fmt.Errorf("unknown field")
+	case errors.As(err, &de):
+		return errors.New(strings.TrimPrefix(de.Error(), "toml: "))
+	}
+	return err
 }

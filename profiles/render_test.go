@@ -1,0 +1,206 @@
+package profiles
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"harpy/hversion"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// Targets are the HAProxy versions every embedded profile is rendered for in tests.
+var targets = []string{"1.6", "1.8", "2.2", "2.6", "3.0", "3.2"}
+
+var dists = []string{"el6", "el7", "el8", "el9", "debian"}
+
+func embeddedNames(t *testing.T) []string {
+	t.Helper()
+	list, err := List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range list {
+		names = append(names, p.Name)
+	}
+	if len(names) < 3 {
+		t.Fatalf("embedded profiles: %v, want at least rds-read-pool, spark-admin, web-lb", names)
+	}
+	return names
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./profiles -run %s -update)", err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run with -update if intended):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func TestGoldenHAProxyCfg(t *testing.T) {
+	for _, name := range embeddedNames(t) {
+		for _, v := range targets {
+			t.Run(name+"/"+v, func(t *testing.T) {
+				p, err := Load(t.Context(), name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := Render(p, Options{HAProxy: hversion.MustParse(v), Dist: "el9"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.HasSuffix(out.HAProxyCfg, []byte("\n")) {
+					t.Error("haproxy.cfg must end with a newline (fatal from 2.3)")
+				}
+				golden(t, filepath.Join(name, "haproxy-"+v+".cfg"), out.HAProxyCfg)
+			})
+		}
+	}
+}
+
+func TestGoldenLogging(t *testing.T) {
+	for _, name := range embeddedNames(t) {
+		for _, d := range dists {
+			t.Run(name+"/"+d, func(t *testing.T) {
+				p, err := Load(t.Context(), name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := Render(p, Options{Dist: d})
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden(t, filepath.Join(name, "rsyslog-"+d+".conf"), out.Rsyslog)
+				golden(t, filepath.Join(name, "logrotate-"+d), out.Logrotate)
+			})
+		}
+	}
+}
+
+// TestVersionForms pins the version-dependent lines the issue names.
+func TestVersionForms(t *testing.T) {
+	tests := []struct {
+		profile, version string
+		want, notWant    []string
+	}{
+		{"spark-admin", "1.6", []string{`reqrep ^([^\ :]*)\ /spark/(.*) \1\ /\2`, "option httpchk GET /\n", "http-check expect rstring Status.+ALIVE"}, []string{"replace-path", "http-check send"}},
+		{"spark-admin", "2.0", []string{`reqrep `}, []string{"replace-path", "set-path"}},
+		{"spark-admin", "2.1", []string{"http-request set-path %[path,regsub(^/spark/,/)]"}, []string{"reqrep", "replace-path"}},
+		{"spark-admin", "2.2", []string{`http-request replace-path ^/spark/(.*) /\1`, "option httpchk\n", "http-check send meth GET uri /\n", "http-check expect rstring Status.+ALIVE"}, []string{"reqrep", "set-path"}},
+		{"spark-admin", "3.2", []string{`http-request replace-path ^/spark/(.*) /\1`, "use_backend SRV_SPARK if spark\n", "use_backend SRV_SPARK if static\n"}, []string{"reqrep"}},
+		{"web-lb", "1.9", []string{"option httpchk GET /health_check.html\n", "check inter 3000 fall 2 rise 2", "option forwardfor except 127.0.0.0/8", "option redispatch 1", "retries 3", "balance roundrobin", "option http-keep-alive"}, []string{"retry-on", "http-server-close"}},
+		{"web-lb", "2.0", []string{"retry-on all-retryable-errors"}, nil},
+		{"web-lb", "2.6", []string{"http-check send meth GET uri /health_check.html\n", "retry-on all-retryable-errors"}, []string{"http-server-close"}},
+		{"rds-read-pool", "1.6", []string{"option mysql-check user monitor", "balance leastconn", "resolvers vpc\n", "nameserver ns1 169.254.169.253:53", " backup\n", "mode tcp", "listen stats\n    bind 127.0.0.1:1919\n    mode http\n    stats enable"}, []string{"init-addr", "parse-resolv-conf"}},
+		{"rds-read-pool", "1.7", []string{"check port 3306 inter 10s fall 2 rise 2 resolvers vpc init-addr last,libc,none"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.profile+"/"+tt.version, func(t *testing.T) {
+			p, err := Load(t.Context(), tt.profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := hversion.MustParse(tt.version)
+			out, err := Render(p, Options{HAProxy: v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := string(out.HAProxyCfg)
+			for _, w := range tt.want {
+				if !strings.Contains(cfg, w) {
+					t.Errorf("missing %q in:\n%s", w, cfg)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(cfg, w) {
+					t.Errorf("unexpected %q in:\n%s", w, cfg)
+				}
+			}
+		})
+	}
+}
+
+// TestRefused: what a target cannot express is an error naming the field, never output.
+func TestRefused(t *testing.T) {
+	tests := []struct {
+		name, version, profile string
+		want                   string
+	}{
+		{"parse-resolv-conf before 1.9", "1.8", `extends = "rds-read-pool"
+[resolvers.vpc]
+parse_resolv_conf = true
+`, "mine.toml:3:21: resolvers.vpc.parse_resolv_conf: parse-resolv-conf needs HAProxy 1.9+"},
+		{"server-template before 1.8", "1.7", `extends = "web-lb"
+[[backend]]
+name = "app"
+resolvers = "dns"
+server_template = { prefix = "app", count = 3, address = "app.service.consul:80" }
+[resolvers.dns]
+nameservers = ["127.0.0.1:8600"]
+`, "backend[0].server_template: server-template needs HAProxy 1.8+"},
+		{"init-addr before 1.7", "1.6", `extends = "web-lb"
+[[backend]]
+name = "app"
+init_addr = "last,libc,none"
+`, "backend[0].init_addr: init-addr needs HAProxy 1.7+"},
+		{"master-worker before 1.8", "1.7", `extends = "web-lb"
+[global]
+mode = "master-worker"
+`, "global.mode: master-worker needs HAProxy 1.8+"},
+		{"before 1.6", "1.5", "web-lb", "older than 1.6"},
+		{"resolvers without check on 1.6", "1.6", `extends = "rds-read-pool"
+[resolvers.vpc]
+parse_resolv_conf = false
+nameservers = ["10.0.0.2:53"]
+[[listen]]
+name = "mysql"
+health = { disabled = true }
+`, "listen[0].resolvers: resolvers without health checks"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p *Profile
+			var err error
+			if strings.Contains(tt.profile, "\n") {
+				p, err = Parse(t.Context(), "mine.toml", []byte(tt.profile))
+			} else {
+				p, err = Load(t.Context(), tt.profile)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := Render(p, Options{HAProxy: hversion.MustParse(tt.version)})
+			if err == nil {
+				t.Fatalf("rendered for %s, want an error:\n%s", tt.version, out.HAProxyCfg)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDefaultIsEmbedded(t *testing.T) {
+	if _, err := Load(context.Background(), Default); err != nil {
+		t.Fatalf("Default %q: %v", Default, err)
+	}
+}
