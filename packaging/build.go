@@ -102,7 +102,7 @@ func FileName(o Options, format string) string {
 }
 
 func nfpmInfo(ctx context.Context, o Options, format, scratch string) (*nfpm.Info, string, error) {
-	l, err := layout(o, format, scratch)
+	l, err := layout(ctx, o, format, scratch)
 	if err != nil {
 		return nil, "", err
 	}
@@ -169,7 +169,15 @@ func nfpmInfo(ctx context.Context, o Options, format, scratch string) (*nfpm.Inf
 		if err != nil {
 			return nil, "", err
 		}
+		// What rpmbuild adds by itself: the config() and ISA-qualified provides.
+		evr := o.Version + "-" + release
+		// (rpmbuild's own config() Requires carries a flag nfpm cannot set;
+		// without it rpmlint calls it requires-on-release, so it is left out.)
 		info.Depends = reqs
+		info.Provides = []string{"config(" + o.Name + ") = " + evr}
+		if isa := rpmISA(o.Arch); isa != "" {
+			info.Provides = append(info.Provides, o.Name+"("+isa+") = "+evr)
+		}
 		info.RPM = nfpm.RPM{
 			Arch:        o.Arch,
 			BuildHost:   o.BuildHost,
@@ -332,4 +340,21 @@ func checkSigningKey(path, passphrase string) error {
 		}
 	}
 	return nil
+}
+
+// rpmISA is rpm's %{_isa} name of an arch (without the parentheses).
+func rpmISA(arch string) string {
+	switch arch {
+	case "x86_64":
+		return "x86-64"
+	case "aarch64":
+		return "aarch-64"
+	case "i686":
+		return "x86-32"
+	case "ppc64le":
+		return "ppc-64"
+	case "s390x":
+		return "s390-64"
+	}
+	return ""
 }

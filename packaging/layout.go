@@ -2,11 +2,13 @@ package packaging
 
 import (
 	"bytes"
+	"context"
 	"compress/gzip"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -46,13 +48,13 @@ type pkgLayout struct {
 	dist       distInfo
 }
 
-func layout(o Options, format, scratch string) (*pkgLayout, error) {
+func layout(ctx context.Context, o Options, format, scratch string) (*pkgLayout, error) {
 	d, err := distLayout(o.Dist, format)
 	if err != nil {
 		return nil, err
 	}
 	l := &pkgLayout{dist: d}
-	if err := l.addStage(o.StageDir, scratch); err != nil {
+	if err := l.addStage(ctx, o.StageDir, scratch); err != nil {
 		return nil, err
 	}
 	gen := func(name string, data []byte) (string, error) {
@@ -86,6 +88,9 @@ func layout(o Options, format, scratch string) (*pkgLayout, error) {
 		if err := add("/etc/logrotate.d/haproxy", o.Logrotate, 0o644, kindConfig); err != nil {
 			return nil, err
 		}
+		if format == "rpm" {
+			l.dist.requires = append(l.dist.requires, "logrotate")
+		}
 	}
 	if err := add(d.env, initscripts.Sysconfig(), 0o644, kindConfig); err != nil {
 		return nil, err
@@ -104,7 +109,7 @@ func layout(o Options, format, scratch string) (*pkgLayout, error) {
 	}
 	// The chroot, owned by haproxy; dev/ holds rsyslog's log socket if one is wanted.
 	dir("/var/lib/haproxy", 0o755, "haproxy")
-	dir("/var/lib/haproxy/dev", 0o755, "root")
+	dir("/var/lib/haproxy/dev", 0o755, "haproxy")
 	dir("/var/log/haproxy", 0o755, "root")
 
 	fam := initscripts.Systemd
@@ -118,6 +123,10 @@ func layout(o Options, format, scratch string) (*pkgLayout, error) {
 		return nil, err
 	}
 	for i, s := range [][]byte{l.scripts.PreInstall, l.scripts.PostInstall, l.scripts.PreRemove, l.scripts.PostRemove} {
+		if format == "rpm" {
+			// rpmbuild stores scriptlet bodies without the final newline.
+			s = bytes.TrimRight(s, "\n")
+		}
 		if l.scriptPath[i], err = gen(fmt.Sprintf("scripts/%d.sh", i), s); err != nil {
 			return nil, fmt.Errorf("write scriptlet: %w", err)
 		}
@@ -135,7 +144,7 @@ func layout(o Options, format, scratch string) (*pkgLayout, error) {
 // addStage adds every file of the staged tree: man pages gzipped (as
 // rpmbuild's brp-compress does), docs and licenses flagged, modes normalized
 // to 0755/0644 so the builder's umask does not leak into the package.
-func (l *pkgLayout) addStage(stage, scratch string) error {
+func (l *pkgLayout) addStage(ctx context.Context, stage, scratch string) error {
 	owned := map[string]bool{}
 	err := filepath.WalkDir(stage, func(p string, de fs.DirEntry, err error) error {
 		if err != nil {
@@ -178,7 +187,14 @@ func (l *pkgLayout) addStage(stage, scratch string) error {
 			owned[docDir(dst, "/usr/share/licenses/")] = true
 		default:
 			if ok, _ := isELF(p); ok {
-				l.elfFiles = append(l.elfFiles, p)
+				// Drop debug info as rpmbuild's brp-strip does (strip -g);
+				// symbols stay for backtraces.
+				stripped := filepath.Join(scratch, "strip", rel)
+				if err := stripDebug(ctx, p, stripped); err != nil {
+					return err
+				}
+				e.Src = stripped
+				l.elfFiles = append(l.elfFiles, stripped)
 			}
 		}
 		l.entries = append(l.entries, e)
@@ -233,4 +249,17 @@ func gzipFile(src, dst string) error {
 		return err
 	}
 	return os.WriteFile(dst, b.Bytes(), 0o644)
+}
+
+// stripDebug writes src without its debug sections to dst with binutils' strip.
+func stripDebug(ctx context.Context, src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, "strip", "-g", "-o", dst, src).CombinedOutput()
+	if err != nil {
+		return hint.With(fmt.Errorf("strip -g %s: %w: %s", src, err, bytes.TrimSpace(out)),
+			"install binutils (make deps)")
+	}
+	return nil
 }

@@ -42,9 +42,9 @@ type Options struct {
 	// /etc/rsyslog.d/49-haproxy.conf, /etc/logrotate.d/haproxy. Config is required.
 	Config, Rsyslog, Logrotate []byte
 
-	Summary     string // default "HAProxy TCP/HTTP load balancer"
+	Summary     string // default "TCP/HTTP reverse proxy and load balancer for high availability"
 	Description string // default: a paragraph about HAProxy
-	License     string // default "GPL-2.0-or-later AND LGPL-2.1-or-later" (HAProxy's LICENSE)
+	License     string // default "GPLv2+ and LGPLv2+" (HAProxy's LICENSE, in el's naming)
 	URL         string // default "https://www.haproxy.org/"
 	Vendor      string // default "harpy"
 	Packager    string // RPM Packager and changelog author; default Maintainer or "harpy <root@localhost>"
@@ -125,11 +125,11 @@ func DefaultCompression(dist string) string {
 
 const (
 	defaultName        = "haproxy"
-	defaultSummary     = "HAProxy TCP/HTTP load balancer"
+	defaultSummary     = "TCP/HTTP reverse proxy and load balancer for high availability"
 	defaultDescription = "HAProxy is a free, very fast and reliable solution offering high\n" +
 		"availability, load balancing, and proxying for TCP and HTTP-based\n" +
 		"applications. This package was built, configured and packaged by harpy."
-	defaultLicense  = "GPL-2.0-or-later AND LGPL-2.1-or-later"
+	defaultLicense  = "GPLv2+ and LGPLv2+"
 	defaultURL      = "https://www.haproxy.org/"
 	defaultVendor   = "harpy"
 	defaultPackager = "harpy <root@localhost>"
@@ -267,3 +267,5 @@ func cmpOr(vals ...string) string {
 
 // describe is a short name of the run for error messages.
 func (o Options) describe() string { return fmt.Sprintf("%s-%s-%s", o.Name, o.Version, o.Release) }
+
+func timeUnix(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
