@@ -2,8 +2,8 @@ package packaging
 
 import (
 	"bytes"
-	"context"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
