@@ -133,7 +133,7 @@ func startSeed001(tb testing.TB) *webLB {
 	data := struct {
 		Syslog, Dir, Socket, Bind string
 		Servers                   []struct{ Name, Addr string }
-	}{Syslog: rs.Addr(), Dir: dir, Socket: filepath.Join(dir, "stats"), Bind: FreeAddr(tb, "127.0.0.1")}
+	}{Syslog: rs.Addr(), Dir: dir, Socket: filepath.Join(SocketDir(tb), "stats"), Bind: FreeAddr(tb, "127.0.0.1")}
 	for _, n := range backends {
 		data.Servers = append(data.Servers, struct{ Name, Addr string }{n.Name, n.Addr})
 	}
@@ -179,7 +179,7 @@ const webLBUser = `extends = "web-lb"
 [global]
 log = { target = "{{.Syslog}}", facility = "local6", level = "info" }
 pidfile = "{{.Dir}}/haproxy.pid"
-stats_socket = { path = "{{.Dir}}/stats", mode = "600", level = "admin" }
+stats_socket = { path = "{{.Socket}}", mode = "600", level = "admin" }
 
 [defaults]
 forwardfor_except = "127.0.0.1/32"
@@ -210,9 +210,9 @@ func startWebLBProfile(tb testing.TB) *webLB {
 	backends := []*Nginx{StartNginx(tb, "web10", "127.0.0.10"), StartNginx(tb, "web11", "127.0.0.11")}
 	dir := MkdirAll(tb, filepath.Join(tb.TempDir(), "haproxy"))
 	data := struct {
-		Syslog, Dir, LogDir, Bind string
-		Servers                   []struct{ Name, Addr string }
-	}{Syslog: rs.Addr(), Dir: dir, LogDir: rs.LogDir, Bind: FreeAddr(tb, "127.0.0.1")}
+		Syslog, Dir, Socket, LogDir, Bind string
+		Servers                           []struct{ Name, Addr string }
+	}{Syslog: rs.Addr(), Dir: dir, Socket: filepath.Join(SocketDir(tb), "stats"), LogDir: rs.LogDir, Bind: FreeAddr(tb, "127.0.0.1")}
 	for _, n := range backends {
 		data.Servers = append(data.Servers, struct{ Name, Addr string }{n.Name, n.Addr})
 	}
@@ -220,7 +220,7 @@ func startWebLBProfile(tb testing.TB) *webLB {
 	inter, fall, rise := checkTiming(tb, p, "app")
 	rs.Start(tb, out.Rsyslog)
 	logFile := rs.WaitReady(tb, "local6")
-	h := StartHAProxy(tb, bin, cfg, filepath.Join(dir, "stats"), data.Bind)
+	h := StartHAProxy(tb, bin, cfg, data.Socket, data.Bind)
 	return &webLB{
 		Name: "harpy-profile", HAProxy: h, URL: "http://" + data.Bind, Backend: "app",
 		Backends: backends, Rsyslog: rs, LogFile: logFile,

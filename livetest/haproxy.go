@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -136,4 +137,21 @@ func MkdirAll(tb testing.TB, dir string) string {
 		tb.Fatal(err)
 	}
 	return dir
+}
+
+// boundAddr is the first `bind` address of the config (the frontend a client connects to).
+func (h *HAProxy) boundAddr(tb testing.TB) string {
+	tb.Helper()
+	b, err := os.ReadFile(h.Cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 && f[0] == "bind" {
+			return f[1]
+		}
+	}
+	tb.Fatalf("%s has no bind line", h.Cfg)
+	return ""
 }

@@ -21,10 +21,11 @@ type MariaDB struct {
 	Dir    string
 	Socket string
 
-	tb     testing.TB
-	bin    string
-	client string
-	proc   *Proc
+	tb               testing.TB
+	bin              string
+	client           string
+	proc             *Proc
+	maxConnectErrors int
 }
 
 // Small InnoDB files: the default 100 MiB redo log per server is most of the start-up time.
@@ -46,19 +47,20 @@ func MariaDBTemplate(tb testing.TB) string {
 	return dir
 }
 
-// StartMariaDB copies template into a datadir of its own and starts mariadbd on ip with
-// maxConnectErrors (MariaDB's default is 100), then creates the test's users and marker.
-func StartMariaDB(tb testing.TB, template, name, ip string, maxConnectErrors int) *MariaDB {
+// StartMariaDB copies template into a datadir of its own and starts mariadbd on addr
+// (ip:port) with maxConnectErrors (MariaDB's default is 100), then creates the test's users
+// and marker.
+func StartMariaDB(tb testing.TB, template, name, addr string, maxConnectErrors int) *MariaDB {
 	tb.Helper()
 	m := &MariaDB{
 		Name:   name,
-		Addr:   FreeAddr(tb, ip),
+		Addr:   addr,
 		Dir:    filepath.Join(tb.TempDir(), "mariadb-"+name),
 		tb:     tb,
 		bin:    Tool(tb, "mariadbd", "mariadb-server"),
 		client: Tool(tb, "mariadb", "mariadb-client"),
 	}
-	m.Socket = filepath.Join(m.Dir, "mysqld.sock")
+	m.Socket = filepath.Join(SocketDir(tb), "mysqld.sock")
 	MkdirAll(tb, m.Dir)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -77,6 +79,7 @@ GRANT SELECT ON livetest.* TO app@'%%';`, name))
 }
 
 func (m *MariaDB) start(maxConnectErrors int) {
+	m.maxConnectErrors = maxConnectErrors
 	m.tb.Helper()
 	_, port, _ := strings.Cut(m.Addr, ":")
 	ip, _, _ := strings.Cut(m.Addr, ":")
@@ -99,7 +102,7 @@ func (m *MariaDB) start(maxConnectErrors int) {
 func (m *MariaDB) Stop() { m.proc.Stop() }
 
 // Restart starts a stopped server again on the same address and datadir.
-func (m *MariaDB) Restart(maxConnectErrors int) { m.start(maxConnectErrors) }
+func (m *MariaDB) Restart() { m.start(m.maxConnectErrors) }
 
 // Exec runs SQL as root over the server's unix socket and returns its tab-separated output.
 func (m *MariaDB) Exec(sql string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -30,6 +31,29 @@ func FreeUDPPort(tb testing.TB, ip string) int {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// FreePortOn returns a TCP port free on every one of ips, so that servers on several
+// loopback addresses can share one port number the way RDS endpoints all use 3306.
+func FreePortOn(tb testing.TB, ips ...string) int {
+	tb.Helper()
+	for range 50 {
+		port := FreePort(tb, ips[0])
+		free := true
+		for _, ip := range ips[1:] {
+			l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+			if err != nil {
+				free = false
+				break
+			}
+			l.Close()
+		}
+		if free {
+			return port
+		}
+	}
+	tb.Fatalf("no TCP port free on all of %v", ips)
+	return 0
 }
 
 // FreeAddr returns "ip:port" with a free TCP port.
@@ -68,4 +92,16 @@ func Eventually(ctx context.Context, interval time.Duration, cond func() bool) (
 		case <-time.After(interval):
 		}
 	}
+}
+
+// SocketDir returns a new short directory for unix sockets, removed at cleanup: a socket
+// path has at most 107 bytes, and t.TempDir() paths of subtests grow past that.
+func SocketDir(tb testing.TB) string {
+	tb.Helper()
+	d, err := os.MkdirTemp("", "lt")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(d) })
+	return d
 }
