@@ -1,0 +1,252 @@
+package packaging
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"harpy/hint"
+	"harpy/internal/testenv"
+)
+
+// gpgKey makes a fresh RSA signing key in a private GNUPGHOME and returns the
+// home, the armored secret key file and the armored public key file.
+func gpgKey(t *testing.T, passphrase string) (home, secret, public string) {
+	t.Helper()
+	testenv.Tool(t, "gpg")
+	home = t.TempDir()
+	env := []string{"GNUPGHOME=" + home}
+	t.Cleanup(func() {
+		cmd := exec.Command("gpgconf", "--kill", "gpg-agent")
+		cmd.Env = append(os.Environ(), env...)
+		cmd.Run()
+	})
+	runIn(t, "", env, "gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", passphrase,
+		"--quick-gen-key", "harpy test <test@localhost>", "rsa2048", "sign", "never")
+	secret, public = filepath.Join(home, "secret.asc"), filepath.Join(home, "public.asc")
+	sec := runIn(t, "", env, "gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", passphrase, "--armor", "--export-secret-keys", "test@localhost")
+	pub := runIn(t, "", env, "gpg", "--batch", "--armor", "--export", "test@localhost")
+	if err := os.WriteFile(secret, []byte(sec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(public, []byte(pub), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return home, secret, public
+}
+
+// rpmK verifies pkg with rpm -K against a keyring holding only pub.
+func rpmK(t *testing.T, pkg, pub string) string {
+	t.Helper()
+	db := t.TempDir()
+	run(t, "rpm", "--dbpath", db, "--initdb")
+	run(t, "rpm", "--dbpath", db, "--import", pub)
+	cmd := exec.CommandContext(t.Context(), "rpm", "--dbpath", db, "-K", pkg)
+	out, _ := cmd.CombinedOutput()
+	return string(out)
+}
+
+func TestSigned(t *testing.T) {
+	_, secret, public := gpgKey(t, "s3cret phrase")
+	o := testOptions(t, "el9")
+	o.SignKey, o.SignPassphrase = secret, "s3cret phrase"
+	pkg := build1(t, o)
+	if got := rpmK(t, pkg, public); !strings.Contains(got, "digests signatures OK") {
+		t.Errorf("rpm -K with the key imported: %s", got)
+	}
+	// Another key's keyring does not verify it: the check can fail.
+	_, _, other := gpgKey(t, "")
+	if got := rpmK(t, pkg, other); strings.Contains(got, "signatures OK") {
+		t.Errorf("rpm -K with an unrelated key: %s", got)
+	}
+}
+
+// TestBadInput: each mistake gets an error naming what is wrong, with a hint,
+// and leaves no package (nor temporary file) in the output directory.
+func TestBadInput(t *testing.T) {
+	_, secret, public := gpgKey(t, "right")
+	garbage := filepath.Join(t.TempDir(), "garbage.asc")
+	if err := os.WriteFile(garbage, []byte("-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nnot a key\n-----END PGP PRIVATE KEY BLOCK-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	aFile := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(aFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	emptyStage := t.TempDir()
+	for _, tc := range []struct {
+		name   string
+		change func(o *Options)
+		want   string
+	}{
+		{"missing stage", func(o *Options) { o.StageDir = "/nonexistent/stage" }, "/nonexistent/stage"},
+		{"stage without binary", func(o *Options) { o.StageDir = emptyStage }, "usr/sbin/haproxy"},
+		{"out dir is a file", func(o *Options) { o.OutDir = aFile }, "a-file"},
+		{"out dir under a file", func(o *Options) { o.OutDir = filepath.Join(aFile, "out") }, "a-file"},
+		{"key file missing", func(o *Options) { o.SignKey = "/nonexistent/key.asc" }, "/nonexistent/key.asc"},
+		{"key is garbage", func(o *Options) { o.SignKey = garbage }, "garbage.asc"},
+		{"public key only", func(o *Options) { o.SignKey = public }, "no private signing key"},
+		{"wrong passphrase", func(o *Options) { o.SignKey, o.SignPassphrase = secret, "wrong" }, "wrong passphrase"},
+		{"no passphrase", func(o *Options) { o.SignKey = secret }, "no passphrase"},
+		{"rpm without dist", func(o *Options) { o.Dist = "" }, "needs a dist"},
+		{"rpm for a Debian dist", func(o *Options) { o.Dist = "deb12" }, "deb12"},
+		{"bad compression", func(o *Options) { o.Compression = "bzip2" }, "bzip2"},
+		{"no config", func(o *Options) { o.Config = nil }, "haproxy.cfg"},
+		{"bad release", func(o *Options) { o.Release = "1-2" }, "1-2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := testOptions(t, "el9", "rpm", "deb")
+			tc.change(&o)
+			paths, err := Build(t.Context(), o)
+			if err == nil {
+				t.Fatalf("Build succeeded: %v", paths)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not name %q", err, tc.want)
+			}
+			if hint.Of(err) == "" {
+				t.Errorf("error %q has no hint", err)
+			}
+			if entries, _ := os.ReadDir(o.OutDir); len(entries) > 0 && o.OutDir != aFile {
+				t.Errorf("output directory not empty after an error: %v", entries)
+			}
+		})
+	}
+}
+
+// A failure while writing removes the temporary file: no partial package.
+func TestWriteTempCleansUp(t *testing.T) {
+	dir := t.TempDir()
+	_, err := writeTemp(dir, "x.rpm", func(f *os.File) error {
+		f.WriteString("half a package")
+		return os.ErrClosed
+	})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
+
+// TestImmutableOutDir: even root cannot write into a directory with the
+// immutable attribute; the error says so and nothing is left.
+func TestImmutableOutDir(t *testing.T) {
+	chattr := testenv.Tool(t, "chattr")
+	o := testOptions(t, "el9")
+	if out, err := exec.Command(chattr, "+i", o.OutDir).CombinedOutput(); err != nil {
+		t.Fatalf("chattr +i (needs CAP_LINUX_IMMUTABLE and ext4): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command(chattr, "-i", o.OutDir).Run() })
+	_, err := Build(t.Context(), o)
+	if err == nil || !strings.Contains(err.Error(), "not writable") || hint.Of(err) == "" {
+		t.Fatalf("Build into an immutable dir: %v", err)
+	}
+}
+
+var lintLine = regexp.MustCompile(`(?m)^\S+: ([EW]): (\S+)`)
+
+// rpmlint runs rpmlint on pkg inside a throwaway root, whose rpm keyring holds
+// pub when given, and returns its error and warning names.
+func rpmlint(t *testing.T, pkg, pub string) (errs, warns []string, out string) {
+	t.Helper()
+	testenv.Tool(t, "rpmlint")
+	files := map[string]string{pkg: "/tmp/harpy-lint/" + filepath.Base(pkg)}
+	script := "cd /tmp/harpy-lint\n"
+	if pub != "" {
+		files[pub] = "/tmp/harpy-lint/key.asc"
+		script += "rpm --import key.asc\n"
+	}
+	out, _ = throwaway(t, files, script+"rpmlint "+filepath.Base(pkg)+" || true")
+	if !strings.Contains(out, "packages and 0 specfiles checked") {
+		t.Fatalf("rpmlint did not run:\n%s", out)
+	}
+	for _, m := range lintLine.FindAllStringSubmatch(out, -1) {
+		if m[1] == "E" {
+			errs = append(errs, m[2])
+		} else {
+			warns = append(warns, m[2])
+		}
+	}
+	return errs, warns, out
+}
+
+// Errors rpmlint reports on rpmpack's RPMs only because it extracts with
+// `rpm2cpio | cpio -id`: the absolute member names land in / (here: the
+// throwaway root's), not in its own directory, so it finds no files there.
+var extractionArtefacts = []string{"no-binary", "logrotate-exception"}
+
+func TestRpmlintNative(t *testing.T) {
+	_, secret, public := gpgKey(t, "")
+	o := testOptions(t, "el9")
+	o.SignKey = secret
+	errs, warns, out := rpmlint(t, build1(t, o), public)
+	for _, e := range errs {
+		if !slices.Contains(extractionArtefacts, e) {
+			t.Errorf("rpmlint error %s on the signed native RPM:\n%s", e, out)
+		}
+	}
+	t.Logf("rpmlint on the signed native RPM: errors %v (extraction artefacts), warnings %v", errs, warns)
+	// Unsigned, rpmlint must say so: the lint can fail.
+	errs, _, _ = rpmlint(t, build1(t, testOptions(t, "el9")), "")
+	if !slices.Contains(errs, "no-signature") {
+		t.Errorf("rpmlint on the unsigned RPM: %v, want no-signature", errs)
+	}
+}
+
+// TestInstallUpgradeErase installs the el9 RPM with the real rpm, scriptlets
+// and all, in a throwaway root; an upgrade keeps the admin's haproxy.cfg and
+// writes haproxy.cfg.rpmnew; erase keeps it as .rpmsave.
+func TestInstallUpgradeErase(t *testing.T) {
+	o1 := testOptions(t, "el9")
+	r1 := build1(t, o1)
+	o2 := o1
+	o2.Release, o2.OutDir = "2", t.TempDir()
+	o2.Config = append(append([]byte{}, o1.Config...), []byte("# release 2\n")...)
+	r2 := build1(t, o2)
+	cfg2 := filepath.Join(t.TempDir(), "cfg2")
+	if err := os.WriteFile(cfg2, o2.Config, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+userdel haproxy 2>/dev/null || true
+groupdel haproxy 2>/dev/null || true
+DB="--dbpath /tmp/rpmdb"
+rpm $DB --initdb
+rpm $DB -i --nodeps /tmp/pkgs/r1.rpm
+echo "user: $(id -un haproxy):$(id -gn haproxy)"
+stat -c 'owner: %U:%G %a %n' /var/lib/haproxy /var/lib/haproxy/dev /var/log/haproxy
+/usr/sbin/haproxy -c -f /etc/haproxy/haproxy.cfg
+echo '# edited by the admin' >> /etc/haproxy/haproxy.cfg
+rpm $DB -U --nodeps /tmp/pkgs/r2.rpm
+rpm $DB -q haproxy
+grep -q 'edited by the admin' /etc/haproxy/haproxy.cfg && echo kept-edit
+cmp /etc/haproxy/haproxy.cfg.rpmnew /tmp/pkgs/cfg2 && echo rpmnew-is-release-2
+rpm $DB -i --nodeps /tmp/pkgs/r2.rpm 2>&1 | grep -q 'already installed' && echo reinstall-refused
+rpm $DB -e haproxy
+test -f /etc/haproxy/haproxy.cfg.rpmsave && echo rpmsave
+test ! -e /usr/sbin/haproxy && echo binary-gone
+id haproxy >/dev/null && echo user-stays
+`
+	out, err := throwaway(t, map[string]string{r1: "/tmp/pkgs/r1.rpm", r2: "/tmp/pkgs/r2.rpm", cfg2: "/tmp/pkgs/cfg2"}, script)
+	if err != nil {
+		t.Fatalf("install/upgrade/erase: %v\n%s", err, out)
+	}
+	for _, w := range []string{
+		"user: haproxy:haproxy",
+		"owner: haproxy:haproxy 755 /var/lib/haproxy\n",
+		"owner: haproxy:haproxy 755 /var/lib/haproxy/dev",
+		"owner: root:root 755 /var/log/haproxy",
+		"Configuration file is valid",
+		"haproxy-2.6.12-2.el9.x86_64",
+		"kept-edit", "rpmnew-is-release-2", "reinstall-refused", "rpmsave", "binary-gone", "user-stays",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("missing %q in:\n%s", w, out)
+		}
+	}
+}
