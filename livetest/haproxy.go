@@ -3,6 +3,7 @@ package livetest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,4 +155,42 @@ func (h *HAProxy) boundAddr(tb testing.TB) string {
 	}
 	tb.Fatalf("%s has no bind line", h.Cfg)
 	return ""
+}
+
+// NonLoopbackPeers lists the remote addresses of the process's TCP and UDP sockets that
+// are outside 127.0.0.0/8 (read with ss): a guard that a config under test, with its
+// resolvers and logs, talks to nothing but the test's own servers.
+func NonLoopbackPeers(ctx context.Context, pid int) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ss", "-Htunap").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("ss -Htunap: %w\n%s", err, out)
+	}
+	return nonLoopbackPeers(string(out), pid), nil
+}
+
+func nonLoopbackPeers(ssOut string, pid int) []string {
+	tag := "pid=" + strconv.Itoa(pid) + ","
+	var bad []string
+	for _, l := range strings.Split(ssOut, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 6 || !strings.Contains(l, tag) {
+			continue
+		}
+		peer := f[5]
+		i := strings.LastIndexByte(peer, ':')
+		if i < 0 {
+			continue
+		}
+		host := strings.Trim(peer[:i], "[]")
+		if host == "*" || host == "0.0.0.0" || host == "::" {
+			continue
+		}
+		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+			continue
+		}
+		bad = append(bad, peer)
+	}
+	return bad
 }

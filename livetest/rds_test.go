@@ -320,6 +320,9 @@ func TestRDSReadPool(t *testing.T) {
 		if ok, err := h.proc.Exited(); ok {
 			t.Errorf("haproxy exited: %v", err)
 		}
+		if bad, err := NonLoopbackPeers(ctx, h.Pid()); err != nil || len(bad) > 0 {
+			t.Errorf("haproxy talks outside loopback: %v %v", bad, err)
+		}
 		if n := moved.Status("Connections"); n == 0 {
 			t.Errorf("read2-moved saw no connection")
 		}
