@@ -69,7 +69,7 @@ func TestRebuildWithNothingChangedCompilesNothing(t *testing.T) {
 	var log strings.Builder
 	res, err := build.Build(context.Background(), build.Options{
 		Catalog: cat, Request: specs.Request{Version: "2.6.12"}, CacheDir: testenv.CacheDir(t),
-		Mirrors: []string{"http://127.0.0.1:1/unreachable"}, // a cached build never downloads
+		Mirrors:  []string{"http://127.0.0.1:1/unreachable"}, // a cached build never downloads
 		Progress: &log,
 	})
 	if err != nil {
