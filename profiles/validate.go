@@ -19,6 +19,9 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s: %s", e.Pos, e.Msg)
+	}
 	return fmt.Sprintf("%s: %s: %s", e.Pos, displayField(e.Field), e.Msg)
 }
 
@@ -155,6 +158,9 @@ func (p *Profile) validate() error {
 		}
 	}
 	p.validateRefs(v)
+	if len(p.Frontends)+len(p.Listens) == 0 && p.Stats == nil {
+		v.fail("", "no frontend, listen or stats: HAProxy would accept no traffic (and refuses to start)")
+	}
 	if p.Logging.File != "" {
 		v.fsPath("logging.file", p.Logging.File)
 	}
@@ -647,15 +653,24 @@ func (p *Profile) validateStats(v *validator) {
 }
 
 func (p *Profile) validateRefs(v *validator) {
-	backends := map[string]bool{}
+	backends := map[string]string{} // name → mode
 	for _, px := range p.Backends {
 		if px != nil {
-			backends[px.Name] = true
+			backends[px.Name] = p.effectiveMode(px)
 		}
 	}
 	for _, px := range p.Listens {
 		if px != nil {
-			backends[px.Name] = true
+			backends[px.Name] = p.effectiveMode(px)
+		}
+	}
+	ref := func(path, name string, from *Proxy) {
+		bm, ok := backends[name]
+		switch {
+		case !ok:
+			v.fail(path, "no backend or listen named %q", name)
+		case bm != p.effectiveMode(from):
+			v.fail(path, "%q runs in mode %s but %q in mode %s: HAProxy refuses to mix them", from.Name, p.effectiveMode(from), name, bm)
 		}
 	}
 	check := func(kind string, list []*Proxy) {
@@ -664,13 +679,11 @@ func (p *Profile) validateRefs(v *validator) {
 				continue
 			}
 			path := fmt.Sprintf("%s.%d", kind, i)
-			if px.DefaultBackend != "" && !backends[px.DefaultBackend] {
-				v.fail(path+".default_backend", "no backend or listen named %q", px.DefaultBackend)
+			if px.DefaultBackend != "" {
+				ref(path+".default_backend", px.DefaultBackend, px)
 			}
 			for j, u := range px.UseBackend {
-				if !backends[u.Backend] {
-					v.fail(fmt.Sprintf("%s.use_backend.%d.backend", path, j), "no backend or listen named %q", u.Backend)
-				}
+				ref(fmt.Sprintf("%s.use_backend.%d.backend", path, j), u.Backend, px)
 			}
 		}
 	}
