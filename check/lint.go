@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strings"
 
 	"harpy/hversion"
@@ -180,6 +181,7 @@ func Lint(cfg []byte, target hversion.V) []Finding {
 		out = append(out, Finding{Line: len(lines), Directive: "end of file", Severity: sev,
 			Message: "the last line has no newline (a warning in 2.2, fatal from 2.3)", Replacement: "a final newline"})
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
 	return out
 }
 
