@@ -157,6 +157,13 @@ func parseAccess(line string) (AccessEntry, bool) {
 	e.Status, rest, _ = strings.Cut(rest, " ")
 	e.XFF = quoted(rest, "xff=")
 	e.UA = quoted(rest, "ua=")
+	// nginx logs a missing header as "-".
+	if e.XFF == "-" {
+		e.XFF = ""
+	}
+	if e.UA == "-" {
+		e.UA = ""
+	}
 	return e, true
 }
 

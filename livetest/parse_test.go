@@ -101,6 +101,9 @@ func TestParseAccess(t *testing.T) {
 	if want := (AccessEntry{Request: "GET /xff HTTP/1.1", Status: "200", XFF: "127.0.0.5", UA: "Go-http-client/1.1"}); !ok || e != want {
 		t.Errorf("parseAccess = %+v %v, want %+v", e, ok, want)
 	}
+	if e, _ := parseAccess(`127.0.0.1 "GET /xff HTTP/1.1" 200 xff="-" ua="-"`); e.XFF != "" || e.UA != "" {
+		t.Errorf("parseAccess kept nginx's \"-\" for a missing header: %+v", e)
+	}
 	if _, ok := parseAccess("garbage"); ok {
 		t.Error("parseAccess accepted garbage")
 	}
