@@ -12,7 +12,7 @@ pkgs=(
   # config and logging judges
   haproxy rsyslog logrotate shellcheck systemd
   # live servers for traffic tests
-  nginx-light mariadb-server mariadb-client dnsmasq-base wrk socat curl
+  nginx-light mariadb-server mariadb-client dnsmasq-base wrk socat curl iproute2
   # source tarballs, bench arithmetic
   dpkg-dev bc
 )
