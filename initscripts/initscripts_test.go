@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"harpy/internal/testenv"
 	"net"
 	"os"
 	"os/exec"
@@ -16,19 +17,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
-// needTool finds a real tool; it may be missing only outside CI.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" || os.Getenv("HARPY_REAL") == "1" {
-		t.Fatalf("%s is required (install it with `make deps`): %v", name, err)
-	}
-	t.Skipf("%s not installed (run `make deps`); required when CI=true", name)
-	return ""
-}
+// needTool finds a real tool; real-tool tests never skip (make deps installs them).
+func needTool(t *testing.T, name string) string { return testenv.Tool(t, name) }
 
 func TestShellcheck(t *testing.T) {
 	sc := needTool(t, "shellcheck")

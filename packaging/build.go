@@ -38,10 +38,8 @@ func Build(ctx context.Context, o Options) ([]string, error) {
 			return nil, err
 		}
 	}
-	if host, err := HostDist(); err == nil && slices.Contains(o.Formats, "rpm") {
-		if note := DistNote(o.Dist, host); note != "" {
-			fmt.Fprintln(o.Notes, note)
-		}
+	if slices.Contains(o.Formats, "rpm") {
+		o.noteDist()
 	}
 	scratch, err := os.MkdirTemp("", "harpy-package-")
 	if err != nil {
@@ -357,4 +355,13 @@ func rpmISA(arch string) string {
 		return "s390-64"
 	}
 	return ""
+}
+
+// noteDist says so when the RPM's dist is not this host's.
+func (o Options) noteDist() {
+	if host, err := HostDist(); err == nil {
+		if note := DistNote(o.Dist, host); note != "" {
+			fmt.Fprintln(o.Notes, note)
+		}
+	}
 }

@@ -3,8 +3,12 @@ package packaging
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"harpy/hint"
@@ -62,4 +66,21 @@ func DistNote(dist, host string) string {
 	return fmt.Sprintf("note: packaging for %s on a %s host: the binary links %s's libraries; "+
 		"the package's Requires name exactly those (e.g. glibc symbol versions), so it installs "+
 		"only where they exist — build on a %s host for a native %s package", dist, host, host, dist, dist)
+}
+
+// StagedSystemd tells whether the staged binary was built with USE_SYSTEMD,
+// from its `haproxy -vv` feature list (+SYSTEMD), for callers that only have
+// a staged tree.
+func StagedSystemd(ctx context.Context, stage string) (bool, error) {
+	bin := filepath.Join(stage, "usr/sbin/haproxy")
+	out, err := exec.CommandContext(ctx, bin, "-vv").Output()
+	if err != nil {
+		return false, hint.With(fmt.Errorf("run %s -vv: %w", bin, err), "pass a staged tree built on this host")
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "Feature list") {
+			return slices.Contains(strings.Fields(line), "+SYSTEMD"), nil
+		}
+	}
+	return false, nil
 }

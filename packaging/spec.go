@@ -28,7 +28,7 @@ type SpecResult struct {
 // %{_unitdir}, %systemd_*): paths, the dist tag and the scriptlets are written
 // out, and no debuginfo subpackage or build-id links are made.
 func ExportSpec(ctx context.Context, o Options, dir string) (*SpecResult, error) {
-	o.Formats = []string{"rpm"}
+	o.Formats, o.OutDir = []string{"rpm"}, dir
 	o, err := o.withDefaults()
 	if err != nil {
 		return nil, err
@@ -36,6 +36,7 @@ func ExportSpec(ctx context.Context, o Options, dir string) (*SpecResult, error)
 	if err := checkOutDir(dir); err != nil {
 		return nil, err
 	}
+	o.noteDist()
 	scratch, err := os.MkdirTemp("", "harpy-spec-")
 	if err != nil {
 		return nil, fmt.Errorf("export spec: scratch directory: %w", err)

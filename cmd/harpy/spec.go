@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"harpy/build"
+	"harpy/hint"
+	"harpy/hversion"
+	"harpy/packaging"
+	"harpy/profiles"
+)
+
+func init() { commands = append(commands, newSpecCmd) }
+
+// packageFlags are the packaging settings shared by `harpy spec` (and meant
+// for `harpy build --format`): they become packaging.Options.
+type packageFlags struct {
+	dist, release, profile, stage, out             string
+	packager, vendor, maintainer, compression, key string
+}
+
+func (f *packageFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.dist, "dist", "", "target dist: el6 (SysV init), el7, el8, el9 (systemd); default: this host's, if it is an el")
+	fs.StringVar(&f.release, "release", "1", "package release (the dist tag is appended: 1.el9)")
+	fs.StringVar(&f.profile, "profile", profiles.Default, "profile whose rendered haproxy.cfg, rsyslog and logrotate files are packaged")
+	fs.StringVar(&f.stage, "stage", "", "package this staged tree instead of building (needs --version)")
+	fs.StringVar(&f.packager, "packager", "", "RPM Packager and changelog author, \"Name <email>\"")
+	fs.StringVar(&f.vendor, "vendor", "", "RPM Vendor (default harpy)")
+	fs.StringVar(&f.maintainer, "maintainer", "", ".deb Maintainer (default: --packager)")
+	fs.StringVar(&f.compression, "compression", "", "RPM payload: gzip, xz or zstd[:level] (default: zstd:19 for el8+, xz for el6/el7)")
+	fs.StringVar(&f.key, "sign-key", "", "armored PGP private key file to sign RPMs with (passphrase from $HARPY_SIGN_PASSPHRASE)")
+}
+
+// options resolves the flags into packaging options for a staged tree.
+func (f *packageFlags) options(cmd *cobra.Command, version, stage string, systemd bool) (packaging.Options, error) {
+	o := packaging.Options{
+		Version: version, Release: f.release, StageDir: stage, Systemd: systemd,
+		Packager: f.packager, Vendor: f.vendor, Maintainer: f.maintainer, Compression: f.compression,
+		SignKey: f.key, SignPassphrase: os.Getenv("HARPY_SIGN_PASSPHRASE"), Notes: cmd.ErrOrStderr(),
+	}
+	host, hostErr := packaging.HostDist()
+	o.Dist = f.dist
+	if o.Dist == "" {
+		if hostErr != nil || !strings.HasPrefix(host, "el") {
+			return o, hint.Errorf("pass --dist el9 (or el6, el7, el8); a binary built here links this host's libraries, and the package's Requires say so",
+				"no --dist given and this host (%s) is not an el release", host)
+		}
+		o.Dist = host
+	}
+	if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
+		n, err := strconv.ParseInt(sde, 10, 64)
+		if err != nil {
+			return o, hint.Errorf("set it to seconds since 1970", "SOURCE_DATE_EPOCH=%q is not a number", sde)
+		}
+		o.SourceDateEpoch = n
+	}
+	v, err := hversion.Parse(version)
+	if err != nil {
+		return o, err
+	}
+	p, err := profiles.Load(cmd.Context(), f.profile)
+	if err != nil {
+		return o, err
+	}
+	renderDist := o.Dist
+	if !strings.HasPrefix(renderDist, "el") {
+		renderDist = "debian"
+	}
+	out, err := profiles.Render(p, profiles.Options{HAProxy: v, Dist: renderDist})
+	if err != nil {
+		return o, err
+	}
+	o.Config, o.Rsyslog, o.Logrotate = out.HAProxyCfg, out.Rsyslog, out.Logrotate
+	return o, nil
+}
+
+// staged returns the staged tree: --stage as given, or the pipeline's build.
+func (f *packageFlags) staged(cmd *cobra.Command, src *sourceFlags, version string) (string, string, bool, error) {
+	if f.stage != "" {
+		if version == "" {
+			return "", "", false, hint.New("--stage needs --version", "pass the version of the staged build, e.g. --version 2.6.12")
+		}
+		systemd, err := packaging.StagedSystemd(cmd.Context(), f.stage)
+		if err != nil {
+			return "", "", false, err
+		}
+		return f.stage, version, systemd, nil
+	}
+	opts, err := src.options(cmd)
+	if err != nil {
+		return "", "", false, err
+	}
+	res, err := build.Build(cmd.Context(), opts)
+	if err != nil {
+		return "", "", false, err
+	}
+	return res.StageDir, res.Plan.Version.String(), res.VV.Features["SYSTEMD"], nil
+}
+
+func newSpecCmd() *cobra.Command {
+	var (
+		src sourceFlags
+		pf  packageFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "spec",
+		Short: "Export a .spec and its source, equivalent to harpy's native RPM, for rpmbuild or mock",
+		Long: `Export a .spec and its one source tarball into --out. rpmbuild -bb on them makes
+the same package as harpy's native RPM (files, modes, owners, flags, scriptlets,
+Requires, metadata). The staged tree comes from the build pipeline (cached when
+built before) or from --stage.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			stage, version, systemd, err := pf.staged(cmd, &src, src.version)
+			if err != nil {
+				return err
+			}
+			o, err := pf.options(cmd, version, stage, systemd)
+			if err != nil {
+				return err
+			}
+			res, err := packaging.ExportSpec(cmd.Context(), o, pf.out)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintln(w, res.Spec)
+			for _, s := range res.Sources {
+				fmt.Fprintln(w, s)
+			}
+			return nil
+		},
+	}
+	src.register(cmd.Flags())
+	pf.register(cmd.Flags())
+	cmd.Flags().StringVar(&pf.out, "out", "dist", "directory for the .spec and its source")
+	// rpmbuild users sign with rpmsign; the spec has nothing to sign.
+	_ = cmd.Flags().MarkHidden("sign-key")
+	return cmd
+}
