@@ -215,26 +215,49 @@ func TestRDSReadPool(t *testing.T) {
 		t.Logf("FIGURE scenario=rds-control check=mysql-check-without-user master_blocked_after_s=%.1f master_status=%s", took.Seconds(), last.Status())
 	})
 
-	t.Run("leastconn spreads concurrent connections", func(t *testing.T) {
-		const clients = 6
-		names := make([]string, clients)
+	t.Run("leastconn sends new connections to the least busy replica", func(t *testing.T) {
+		// Three long connections spread 2/1 over the replicas; while they are held, every
+		// new short one must go to the replica with one (roundrobin would alternate).
+		const long = 3
+		names := make([]string, long)
 		var wg sync.WaitGroup
-		for i := range clients {
+		for i := range long {
 			wg.Go(func() {
-				out, err := MySQLQuery(ctx, client, proxy, "SELECT name, SLEEP(2) FROM livetest.marker")
+				out, err := MySQLQuery(ctx, client, proxy, "SELECT name, SLEEP(4) FROM livetest.marker")
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				names[i], _, _ = strings.Cut(strings.TrimSpace(out), "\t")
 			})
-			time.Sleep(100 * time.Millisecond) // each connection established before the next
+			time.Sleep(200 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond)
+		rows, err := h.Stat(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scur := map[string]int{}
+		for _, n := range []string{"read1", "read2", "master"} {
+			scur[n], _ = strconv.Atoi(Find(rows, "mysql", n)["scur"])
+		}
+		less := "read1"
+		if scur["read2"] < scur["read1"] {
+			less = "read2"
+		}
+		var short []string
+		for range 4 {
+			short = append(short, query(t, proxy))
 		}
 		wg.Wait()
 		sort.Strings(names)
-		t.Logf("FIGURE scenario=rds-leastconn servers=%s", strings.Join(names, ","))
-		if want := []string{"read1", "read1", "read1", "read2", "read2", "read2"}; !slices.Equal(names, want) {
-			t.Errorf("%d concurrent connections went to %v, want %v (3 each, none to the backup)", clients, names, want)
+		t.Logf("FIGURE scenario=rds-leastconn held=%s scur=read1:%d,read2:%d,master:%d new=%s",
+			strings.Join(names, ","), scur["read1"], scur["read2"], scur["master"], strings.Join(short, ","))
+		if scur["read1"]+scur["read2"] != 3 || scur["read1"] == 0 || scur["read2"] == 0 || scur["master"] != 0 {
+			t.Errorf("held connections per server %v, want 2 and 1 on the replicas, 0 on the master", scur)
+		}
+		if want := slices.Repeat([]string{less}, 4); !slices.Equal(short, want) {
+			t.Errorf("new connections went to %v while %s had fewer held, want all to %s", short, less, less)
 		}
 	})
 
