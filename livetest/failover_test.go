@@ -204,6 +204,12 @@ servers = [
 // and runs it: two nginx backends, the rendered rsyslog drop-in in a real rsyslogd, and
 // Debian's haproxy on the rendered haproxy.cfg.
 func startWebLBProfile(tb testing.TB) *webLB {
+	return startWebLBProfileWithout(tb, "harpy-profile", "")
+}
+
+// startWebLBProfileWithout is startWebLBProfile with one line deleted from the rendered
+// haproxy.cfg: the benchmark's ablation rows, showing which directive earns the result.
+func startWebLBProfileWithout(tb testing.TB, name, line string) *webLB {
 	tb.Helper()
 	bin := DebianHAProxy(tb)
 	rs := NewRsyslog(tb)
@@ -218,11 +224,18 @@ func startWebLBProfile(tb testing.TB) *webLB {
 	}
 	p, out, cfg := renderUser(tb, dir, webLBUser, data)
 	inter, fall, rise := checkTiming(tb, p, "app")
+	if line != "" {
+		c := readFile(tb, cfg)
+		if !strings.Contains(c, "\n    "+line+"\n") {
+			tb.Fatalf("rendered %s has no line %q:\n%s", cfg, line, c)
+		}
+		writeFile(tb, cfg, strings.Replace(c, "\n    "+line+"\n", "\n", 1))
+	}
 	rs.Start(tb, out.Rsyslog)
 	logFile := rs.WaitReady(tb, "local6")
 	h := StartHAProxy(tb, bin, cfg, data.Socket, data.Bind)
 	return &webLB{
-		Name: "harpy-profile", HAProxy: h, URL: "http://" + data.Bind, Backend: "app",
+		Name: name, HAProxy: h, URL: "http://" + data.Bind, Backend: "app",
 		Backends: backends, Rsyslog: rs, LogFile: logFile,
 		Inter: inter, Fall: fall, Rise: rise,
 	}
