@@ -63,52 +63,64 @@ func Embedded(name string) ([]byte, bool) {
 // `extends` chain, applies sets (KEY=VALUE, see `harpy render --set`) and validates
 // the result.
 func Load(ctx context.Context, nameOrPath string, sets ...string) (*Profile, error) {
-	tree, pos, err := loadTree(ctx, nameOrPath, "", 0)
+	ly, err := loadTree(ctx, nameOrPath, "", 0)
 	if err != nil {
 		return nil, err
 	}
 	if len(sets) > 0 {
-		l := layers{"": {pos, ""}}
-		if err := applySets(tree, sets, l); err != nil {
+		l := layers{"": {ly.pos, ""}}
+		if err := applySets(ly.tree, sets, l); err != nil {
 			return nil, err
 		}
-		pos = l.pos
+		ly.pos, ly.single = l.pos, nil
 	}
-	return fromTree(nameOrPath, tree, pos)
+	return fromTree(nameOrPath, ly)
 }
 
 // Parse reads a profile from bytes; file names it in errors. An `extends` names an
 // embedded profile or a file relative to the current directory.
 func Parse(ctx context.Context, file string, data []byte) (*Profile, error) {
-	tree, pos, err := parseTree(ctx, file, data, 0)
+	ly, err := parseTree(ctx, file, data, 0)
 	if err != nil {
 		return nil, err
 	}
-	return fromTree(file, tree, pos)
+	return fromTree(file, ly)
 }
 
-func fromTree(name string, tree map[string]any, pos posFunc) (*Profile, error) {
-	delete(tree, "extends")
-	b, err := toml.Marshal(tree)
-	if err != nil {
-		return nil, fmt.Errorf("profile %s: re-encode merged profile: %w", name, err)
+// layer is a profile document as a tree, merged over what it extends; single is the
+// document decoded as is when nothing was merged into it (the common, fast case).
+type layer struct {
+	tree   map[string]any
+	pos    posFunc
+	single *Profile
+}
+
+func fromTree(name string, ly *layer) (*Profile, error) {
+	p := ly.single
+	if p == nil {
+		delete(ly.tree, "extends")
+		b, err := toml.Marshal(ly.tree)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: re-encode merged profile: %w", name, err)
+		}
+		p = &Profile{}
+		if err := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields().Decode(p); err != nil {
+			// Every layer was decoded strictly on its own, so this is a bug in merging.
+			return nil, fmt.Errorf("profile %s: decode merged profile: %w", name, err)
+		}
 	}
-	p := &Profile{}
-	if err := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields().Decode(p); err != nil {
-		// Every layer was decoded strictly on its own, so this is a bug in merging.
-		return nil, fmt.Errorf("profile %s: decode merged profile: %w", name, err)
-	}
+	p.Extends = ""
 	p.Name = name
-	p.pos = pos
+	p.pos = ly.pos
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-func loadTree(ctx context.Context, nameOrPath, relTo string, depth int) (map[string]any, posFunc, error) {
+func loadTree(ctx context.Context, nameOrPath, relTo string, depth int) (*layer, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if b, ok := Embedded(nameOrPath); ok {
 		return parseTree(ctx, nameOrPath+".toml", b, depth)
@@ -117,48 +129,48 @@ func loadTree(ctx context.Context, nameOrPath, relTo string, depth int) (map[str
 	if relTo != "" && !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(relTo), path)
 	}
-	b, err := os.ReadFile(path)
+	b, err := readProfile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(nameOrPath, "/.") {
-			return nil, nil, hint.Errorf("`harpy profiles` lists the embedded profiles; a file needs its path",
+			return nil, hint.Errorf("`harpy profiles` lists the embedded profiles; a file needs its path",
 				"profile %q: no embedded profile and no file of that name", nameOrPath)
 		}
-		return nil, nil, hint.With(fmt.Errorf("read profile: %w", err), "give an embedded profile name or a readable TOML file")
+		return nil, hint.With(fmt.Errorf("read profile: %w", err), "give an embedded profile name or a readable TOML file")
 	}
 	return parseTree(ctx, path, b, depth)
 }
 
 // parseTree strictly decodes one layer (unknown keys and wrong types are reported with
 // their position) and returns it as a tree merged over what it extends.
-func parseTree(ctx context.Context, file string, data []byte, depth int) (map[string]any, posFunc, error) {
+func parseTree(ctx context.Context, file string, data []byte, depth int) (*layer, error) {
 	pos, keyPath := indexPositions(file, data)
-	var strict Profile
-	if err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(&strict); err != nil {
-		return nil, nil, decodeError(file, err, keyPath)
+	strict := &Profile{}
+	if err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(strict); err != nil {
+		return nil, decodeError(file, err, keyPath)
 	}
 	var tree map[string]any
 	if err := toml.Unmarshal(data, &tree); err != nil {
-		return nil, nil, decodeError(file, err, keyPath)
+		return nil, decodeError(file, err, keyPath)
 	}
 	if strict.Extends == "" {
-		return tree, pos, nil
+		return &layer{tree: tree, pos: pos, single: strict}, nil
 	}
 	if depth >= maxExtends {
 		at, _ := pos("extends")
-		return nil, nil, hint.Errorf("remove the cycle in the extends chain", "%s: extends: more than %d levels (a cycle?)", at, maxExtends)
+		return nil, hint.Errorf("remove the cycle in the extends chain", "%s: extends: more than %d levels (a cycle?)", at, maxExtends)
 	}
 	rel := file
 	if _, ok := Embedded(strings.TrimSuffix(file, ".toml")); ok {
 		rel = ""
 	}
-	base, basePos, err := loadTree(ctx, strict.Extends, rel, depth+1)
+	base, err := loadTree(ctx, strict.Extends, rel, depth+1)
 	if err != nil {
 		at, _ := pos("extends")
-		return nil, nil, fmt.Errorf("%s: extends %q: %w", at, strict.Extends, err)
+		return nil, fmt.Errorf("%s: extends %q: %w", at, strict.Extends, err)
 	}
-	l := layers{"": {basePos, ""}}
-	merged := mergeTables(base, tree, "", pos, l)
-	return merged, l.pos, nil
+	l := layers{"": {base.pos, ""}}
+	merged := mergeTables(base.tree, tree, "", pos, l)
+	return &layer{tree: merged, pos: l.pos}, nil
 }
 
 // decodeError turns go-toml's errors into file:line:column: field: message.
@@ -188,4 +200,23 @@ func decodeError(file string, err error, keyPath func(line, col int) string) err
 		return hint.Errorf("fix the TOML syntax", "%s:%d:%d: %s", file, l, c, msg)
 	}
 	return hint.With(fmt.Errorf("%s: %w", file, err), "fix the TOML syntax")
+}
+
+// maxProfileSize bounds a profile file (10,000 servers take about 1 MiB).
+const maxProfileSize = 64 << 20
+
+// readProfile reads a regular file of bounded size: `extends = "/dev/zero"` is an error,
+// not a hang.
+func readProfile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Size() > maxProfileSize {
+		return nil, fmt.Errorf("%s is larger than %d MiB", path, maxProfileSize>>20)
+	}
+	return os.ReadFile(path)
 }

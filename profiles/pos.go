@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -29,13 +30,32 @@ type posFunc func(path string) (Pos, bool)
 // parser: the decoder itself keeps no positions for values that decode fine but fail
 // harpy's own validation (a bad port, a duplicate name).
 func indexPositions(file string, doc []byte) (posFunc, func(line, col int) string) {
-	idx := map[string]Pos{}
-	keyAt := map[[2]int]string{} // position of a key → its path
+	// Offsets only: turning each into line:column while parsing would rescan the
+	// document every time (quadratic in a 10,000-server profile). Lines are counted
+	// for the few positions an error needs.
+	idx := map[string]int{}
+	keyAt := map[int]string{} // offset of a key → its path
 	var p unstable.Parser
 	p.Reset(doc)
-	at := func(n *unstable.Node) Pos {
-		s := p.Shape(n.Raw)
-		return Pos{File: file, Line: s.Start.Line, Col: s.Start.Column}
+	at := func(n *unstable.Node) int { return int(n.Raw.Offset) }
+	toPos := func(off int) Pos {
+		if off < 0 || off > len(doc) {
+			return Pos{File: file}
+		}
+		line := 1 + bytes.Count(doc[:off], []byte("\n"))
+		col := off - bytes.LastIndexByte(doc[:off], '\n')
+		return Pos{File: file, Line: line, Col: col}
+	}
+	toOffset := func(line, col int) int {
+		off := 0
+		for l := 1; l < line; l++ {
+			i := bytes.IndexByte(doc[off:], '\n')
+			if i < 0 {
+				return -1
+			}
+			off += i + 1
+		}
+		return off + col - 1
 	}
 	arrays := map[string]int{} // array-of-tables path → elements seen
 	resolve := func(parts []string) string {
@@ -61,8 +81,8 @@ func indexPositions(file string, doc []byte) (posFunc, func(line, col int) strin
 		}
 		return parts, first
 	}
-	var value func(path string, v *unstable.Node, keyPos Pos)
-	value = func(path string, v *unstable.Node, keyPos Pos) {
+	var value func(path string, v *unstable.Node, keyPos int)
+	value = func(path string, v *unstable.Node, keyPos int) {
 		pos := keyPos
 		if v.Raw.Length > 0 {
 			pos = at(v)
@@ -85,7 +105,7 @@ func indexPositions(file string, doc []byte) (posFunc, func(line, col int) strin
 				if k != nil {
 					kp = at(k)
 				}
-				keyAt[[2]int{kp.Line, kp.Col}] = join(path, strings.Join(parts, "."))
+				keyAt[kp] = join(path, strings.Join(parts, "."))
 				value(join(path, strings.Join(parts, ".")), kv.Value(), kp)
 			}
 		}
@@ -96,11 +116,11 @@ func indexPositions(file string, doc []byte) (posFunc, func(line, col int) strin
 		switch e.Kind {
 		case unstable.KeyValue:
 			parts, k := keyParts(e)
-			kp := Pos{File: file}
+			kp := -1
 			if k != nil {
 				kp = at(k)
 			}
-			keyAt[[2]int{kp.Line, kp.Col}] = join(prefix, strings.Join(parts, "."))
+			keyAt[kp] = join(prefix, strings.Join(parts, "."))
 			value(join(prefix, strings.Join(parts, ".")), e.Value(), kp)
 		case unstable.Table:
 			parts, k := keyParts(e)
@@ -122,12 +142,12 @@ func indexPositions(file string, doc []byte) (posFunc, func(line, col int) strin
 			}
 		}
 	}
-	keyPath := func(line, col int) string { return keyAt[[2]int{line, col}] }
+	keyPath := func(line, col int) string { return keyAt[toOffset(line, col)] }
 	return func(path string) (Pos, bool) {
 		// The nearest recorded ancestor is the best place to point at.
 		for {
-			if pos, ok := idx[path]; ok {
-				return pos, true
+			if off, ok := idx[path]; ok {
+				return toPos(off), true
 			}
 			i := strings.LastIndexByte(path, '.')
 			if i < 0 {
