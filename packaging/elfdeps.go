@@ -121,25 +121,32 @@ func debArch(rpmArch string) string {
 // with the minimum version from their shlibs files, as dpkg-shlibdeps would.
 // Without dpkg (a non-Debian host) it returns nothing: the caller notes it.
 func debDepends(ctx context.Context, sonames []string) ([]string, error) {
-	if _, err := exec.LookPath("dpkg-query"); err != nil {
+	if _, err := exec.LookPath("dpkg-query"); err != nil || len(sonames) == 0 {
 		return nil, nil
+	}
+	// One dpkg-query for all sonames: each call reads every package's file list.
+	args := []string{"-S"}
+	for _, so := range sonames {
+		args = append(args, "*/"+so)
+	}
+	out, err := exec.CommandContext(ctx, "dpkg-query", args...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("find the Debian packages of %v (dpkg-query -S): %w", sonames, err)
+	}
+	owner := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		names, file, ok := strings.Cut(sc.Text(), ": ")
+		if !ok || strings.Contains(names, ",") {
+			continue
+		}
+		if base := filepath.Base(file); owner[base] == "" {
+			owner[base] = names
+		}
 	}
 	var deps []string
 	for _, so := range sonames {
-		out, err := exec.CommandContext(ctx, "dpkg-query", "-S", "*/"+so).Output()
-		if err != nil {
-			return nil, fmt.Errorf("find the Debian package of %s (dpkg-query -S): %w", so, err)
-		}
-		pkg := ""
-		sc := bufio.NewScanner(bytes.NewReader(out))
-		for sc.Scan() {
-			names, file, ok := strings.Cut(sc.Text(), ": ")
-			if !ok || filepath.Base(file) != so || strings.Contains(names, ",") {
-				continue
-			}
-			pkg = names
-			break
-		}
+		pkg := owner[so]
 		if pkg == "" {
 			return nil, fmt.Errorf("find the Debian package of %s: no package ships it", so)
 		}
