@@ -19,6 +19,12 @@ import (
 // written next to it and returned with the profile and the other files.
 func renderUser(tb testing.TB, dir, userTOML string, data any) (*profiles.Profile, *profiles.Output, string) {
 	tb.Helper()
+	return renderUserFor(tb, "2.6", dir, userTOML, data)
+}
+
+// renderUserFor is renderUser for another HAProxy version.
+func renderUserFor(tb testing.TB, version, dir, userTOML string, data any) (*profiles.Profile, *profiles.Output, string) {
+	tb.Helper()
 	var b bytes.Buffer
 	if err := template.Must(template.New("profile").Parse(userTOML)).Execute(&b, data); err != nil {
 		tb.Fatal(err)
@@ -31,7 +37,7 @@ func renderUser(tb testing.TB, dir, userTOML string, data any) (*profiles.Profil
 	if err != nil {
 		tb.Fatalf("load user profile:\n%s\n%v", b.String(), err)
 	}
-	out, err := profiles.Render(p, profiles.Options{HAProxy: hversion.MustParse("2.6"), Dist: "el9"})
+	out, err := profiles.Render(p, profiles.Options{HAProxy: hversion.MustParse(version), Dist: "el9"})
 	if err != nil {
 		tb.Fatalf("render user profile:\n%s\n%v", b.String(), err)
 	}

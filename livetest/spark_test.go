@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"harpy/internal/testenv"
 )
 
 // sparkUser extends the embedded spark-admin profile for a loopback test. Besides the
@@ -42,8 +44,28 @@ bind = "{{.Stats}}"
 
 // TestSparkAdmin proves the spark-admin profile (seed 004) against three fake Spark
 // masters: only the ALIVE one gets traffic, /spark/ is stripped (the query kept), /static/
-// is routed, other paths are not, and traffic follows the leader when it changes.
+// is routed, other paths are not, and traffic follows the leader when it changes. The
+// prefix is stripped in a different syntax by version (reqrep before 2.1, set-path in 2.1,
+// replace-path from 2.2, which in 2.2 alone also sees the query), so the profile runs on
+// Debian's 2.6 and on harpy's own builds of 2.2.9 and 3.0.11, each rendered for its
+// version.
 func TestSparkAdmin(t *testing.T) {
+	for _, c := range []struct{ name, version string }{
+		{"debian-2.6", "2.6"},
+		{"harpy-2.2.9", "2.2"},
+		{"harpy-3.0.11", "3.0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bin := DebianHAProxy(t)
+			if full, ok := strings.CutPrefix(c.name, "harpy-"); ok {
+				bin = testenv.HAProxy(t, full)
+			}
+			testSparkAdmin(t, bin, c.version)
+		})
+	}
+}
+
+func testSparkAdmin(t *testing.T, bin, version string) {
 	masters := []*SparkMaster{
 		StartSparkMaster(t, "spark1", "127.0.0.31", "ALIVE"),
 		StartSparkMaster(t, "spark2", "127.0.0.32", "STANDBY"),
@@ -61,9 +83,9 @@ func TestSparkAdmin(t *testing.T) {
 	for _, m := range masters {
 		data.Servers = append(data.Servers, struct{ Name, Addr string }{m.Name, m.Addr})
 	}
-	p, _, cfg := renderUser(t, dir, sparkUser, data)
+	p, _, cfg := renderUserFor(t, version, dir, sparkUser, data)
 	inter, fall, rise := checkTiming(t, p, "SRV_SPARK")
-	h := StartHAProxy(t, DebianHAProxy(t), cfg, data.Socket, data.Bind)
+	h := StartHAProxy(t, bin, cfg, data.Socket, data.Bind)
 	base := "http://" + data.Bind
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -100,7 +122,7 @@ func TestSparkAdmin(t *testing.T) {
 	// answer for up to one inter. HAProxy 2.6 has no way to start servers DOWN (init-state
 	// arrives in 3.1): measured, not asserted.
 	early, _ := requests(t, "/spark/early", 6)
-	t.Logf("FIGURE scenario=spark-start requests=6 to_standby=%d (before the first checks)", len(early["spark2"])+len(early["spark3"]))
+	t.Logf("FIGURE scenario=spark-start haproxy=%s requests=6 to_standby=%d (before the first checks)", version, len(early["spark2"])+len(early["spark3"]))
 
 	t.Run("only the ALIVE master is UP", func(t *testing.T) {
 		// A STANDBY master never passes (fall 2 from the start); the ALIVE one needs rise.
@@ -140,7 +162,7 @@ func TestSparkAdmin(t *testing.T) {
 		masters[0].SetStatus("STANDBY")
 		masters[1].SetStatus("ALIVE")
 		took := wantStates(t, map[string]string{"spark1": "DOWN", "spark2": "UP", "spark3": "DOWN"}, inter*time.Duration(rise+fall)+3*time.Second)
-		t.Logf("FIGURE scenario=spark-failover seconds=%.2f inter=%s fall=%d rise=%d", took.Seconds(), inter, fall, rise)
+		t.Logf("FIGURE scenario=spark-failover haproxy=%s seconds=%.2f inter=%s fall=%d rise=%d", version, took.Seconds(), inter, fall, rise)
 		got, codes := requests(t, "/spark/app?x=2", 5)
 		if !slices.Equal(codes, slices.Repeat([]int{200}, 5)) || !slices.Equal(got["spark2"], slices.Repeat([]string{"/app?x=2"}, 5)) {
 			t.Errorf("after the switch: codes %v, spark2 received %q, want five /app?x=2", codes, got["spark2"])
