@@ -132,3 +132,49 @@ func TestCheckOutputNeedsV(t *testing.T) {
 		t.Errorf("quiet %q verbose %q", quiet, verbose)
 	}
 }
+
+// A compile failure prints make's last lines, keeps the full log under failed/, and
+// leaves no cache entry behind.
+func TestCompileFailureKeepsLogAndCacheClean(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "break.patch"), []byte(`--- a/include/haproxy/compiler.h
++++ b/include/haproxy/compiler.h
+@@ -1,3 +1,4 @@
++#error harpy-test-broken-build
+ /*
+  * include/haproxy/compiler.h
+  * This files contains some compiler-specific settings.
+`), 0o644)
+	recipe := filepath.Join(dir, "r.toml")
+	os.WriteFile(recipe, []byte(`[[release]]
+version = "2.6.12"
+sha256 = "58f9edb26bf3288f4b502658399281cc5d6478468bd178eafe579c8f41895854"
+features = ["openssl"]
+patches = ["break.patch"]
+`), 0o644)
+	cat, err := specs.Load(recipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(dir, "cache")
+	_, err = build.Build(context.Background(), build.Options{
+		Catalog: cat, Request: specs.Request{Version: "2.6.12"}, CacheDir: cache,
+		Mirrors: []string{"file://" + testenv.TarballDir(t)},
+	})
+	if err == nil {
+		t.Fatal("broken build succeeded")
+	}
+	if !strings.Contains(err.Error(), "compile: make") || !strings.Contains(err.Error(), "harpy-test-broken-build") {
+		t.Errorf("error lacks make's tail: %v", err)
+	}
+	logPath := strings.TrimPrefix(hint.Of(err), "read the full log: ")
+	if b, rerr := os.ReadFile(logPath); rerr != nil || !strings.Contains(string(b), "#error harpy-test-broken-build") {
+		t.Errorf("full log not kept at %q: %v", logPath, rerr)
+	}
+	ents, _ := os.ReadDir(filepath.Join(cache, "builds"))
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".lock") {
+			t.Errorf("cache holds %s after a failed build", e.Name())
+		}
+	}
+}
