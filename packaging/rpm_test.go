@@ -197,3 +197,38 @@ func readFile(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// TestPackagedServiceFiles checks the service files as packaged: the el9 unit
+// with systemd-analyze verify, the el6 init script with shellcheck.
+func TestPackagedServiceFiles(t *testing.T) {
+	for _, tc := range []struct{ dist, path, tool string }{
+		{"el9", "usr/lib/systemd/system/haproxy.service", "systemd-analyze"},
+		{"el6", "etc/rc.d/init.d/haproxy", "shellcheck"},
+	} {
+		t.Run(tc.dist, func(t *testing.T) {
+			dir := t.TempDir()
+			cpioExtract(t, build1(t, testOptions(t, tc.dist)), dir)
+			f := filepath.Join(dir, tc.path)
+			switch tc.tool {
+			case "systemd-analyze":
+				unit, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, w := range []string{"Type=notify", "ExecStartPre=/usr/sbin/haproxy -Ws -f $CONFIG -c -q", "ExecReload=/bin/kill -USR2 $MAINPID", "EnvironmentFile=-/etc/sysconfig/haproxy"} {
+					if !strings.Contains(string(unit), w) {
+						t.Errorf("packaged unit lacks %q", w)
+					}
+				}
+				if out := run(t, "systemd-analyze", "verify", f); strings.TrimSpace(out) != "" {
+					t.Errorf("systemd-analyze verify: %s", out)
+				}
+			case "shellcheck":
+				run(t, "shellcheck", "-s", "sh", f)
+				if st, err := os.Stat(f); err != nil || st.Mode().Perm() != 0o755 {
+					t.Errorf("init script mode: %v %v", st, err)
+				}
+			}
+		})
+	}
+}
