@@ -204,14 +204,19 @@ servers = [
 // and runs it: two nginx backends, the rendered rsyslog drop-in in a real rsyslogd, and
 // Debian's haproxy on the rendered haproxy.cfg.
 func startWebLBProfile(tb testing.TB) *webLB {
-	return startWebLBProfileWithout(tb, "harpy-profile", "")
+	return startWebLBProfileOn(tb, "harpy-profile", DebianHAProxy(tb), "2.6", "")
 }
 
 // startWebLBProfileWithout is startWebLBProfile with one line deleted from the rendered
 // haproxy.cfg: the benchmark's ablation rows, showing which directive earns the result.
 func startWebLBProfileWithout(tb testing.TB, name, line string) *webLB {
+	return startWebLBProfileOn(tb, name, DebianHAProxy(tb), "2.6", line)
+}
+
+// startWebLBProfileOn runs the profile rendered for version on the haproxy binary bin,
+// less line (when not "").
+func startWebLBProfileOn(tb testing.TB, name, bin, version, line string) *webLB {
 	tb.Helper()
-	bin := DebianHAProxy(tb)
 	rs := NewRsyslog(tb)
 	backends := []*Nginx{StartNginx(tb, "web10", "127.0.0.10"), StartNginx(tb, "web11", "127.0.0.11")}
 	dir := MkdirAll(tb, filepath.Join(tb.TempDir(), "haproxy"))
@@ -222,7 +227,7 @@ func startWebLBProfileWithout(tb testing.TB, name, line string) *webLB {
 	for _, n := range backends {
 		data.Servers = append(data.Servers, struct{ Name, Addr string }{n.Name, n.Addr})
 	}
-	p, out, cfg := renderUser(tb, dir, webLBUser, data)
+	p, out, cfg := renderUserFor(tb, version, dir, webLBUser, data)
 	inter, fall, rise := checkTiming(tb, p, "app")
 	if line != "" {
 		c := readFile(tb, cfg)

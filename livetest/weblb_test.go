@@ -10,13 +10,30 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"harpy/internal/testenv"
 )
 
 // TestWebLB proves the web-lb profile (seed 001) under wrk load while a backend dies and
 // comes back: no failed request, DOWN within inter×fall with the health-check lines in the
-// log file rsyslogd writes, UP after rise, and X-Forwarded-For at the backends.
+// log file rsyslogd writes, UP after rise, and X-Forwarded-For at the backends. On
+// Debian's 2.6 (the bench's baseline) and on harpy's own build of 3.0.11.
 func TestWebLB(t *testing.T) {
-	lb := startWebLBProfile(t)
+	for _, c := range []struct{ name, version string }{
+		{"debian-2.6", "2.6"},
+		{"harpy-3.0.11", "3.0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bin := DebianHAProxy(t)
+			if full, ok := strings.CutPrefix(c.name, "harpy-"); ok {
+				bin = testenv.HAProxy(t, full)
+			}
+			testWebLB(t, startWebLBProfileOn(t, "harpy-profile-"+c.version, bin, c.version, ""))
+		})
+	}
+}
+
+func testWebLB(t *testing.T, lb *webLB) {
 
 	t.Run("forwardfor", func(t *testing.T) {
 		// Two requests each, so that roundrobin reaches both backends.
