@@ -178,3 +178,27 @@ patches = ["break.patch"]
 		}
 	}
 }
+
+// The real tarballs (upstream's, from Debian's source packages) through the real HTTP
+// path into an empty cache, each verified against its recipe's sha256.
+func TestFetchRealTarballsOverHTTP(t *testing.T) {
+	cat, err := specs.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"2.2.9", "2.6.12", "3.0.11"} {
+		testenv.Tarball(t, v)
+		var log strings.Builder
+		p, err := build.FetchOnly(context.Background(), build.Options{
+			Catalog: cat, Request: specs.Request{Version: v}, CacheDir: t.TempDir(),
+			Mirrors: []string{testenv.Mirror(t)}, Progress: &log,
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		r, _, _ := cat.Find(v)
+		if filepath.Base(p) != r.SHA256+".tar.gz" || !strings.Contains(log.String(), "MiB") {
+			t.Errorf("%s: %s\n%s", v, p, log.String())
+		}
+	}
+}

@@ -5,6 +5,8 @@ package testenv
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,6 +76,26 @@ func Tarball(t testing.TB, version string) string {
 
 var builds sync.Map // version → *build.Result, per test binary
 
+var mirror struct {
+	once sync.Once
+	url  string
+}
+
+// Mirror serves TarballDir over HTTP on 127.0.0.1, so tests fetch through the real HTTP
+// path. One server per test binary, alive until the process exits.
+func Mirror(t testing.TB) string {
+	dir := TarballDir(t)
+	mirror.once.Do(func() {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go http.Serve(ln, http.FileServer(http.Dir(dir)))
+		mirror.url = "http://" + ln.Addr().String()
+	})
+	return mirror.url
+}
+
 // Build builds a release with its recipe's default features through the real pipeline
 // (fetching over file:// from TarballDir), sharing the compiled result across tests.
 func Build(t testing.TB, version string) *build.Result {
@@ -90,7 +112,7 @@ func Build(t testing.TB, version string) *build.Result {
 		Catalog:  cat,
 		Request:  specs.Request{Version: version},
 		CacheDir: CacheDir(t),
-		Mirrors:  []string{"file://" + TarballDir(t)},
+		Mirrors:  []string{Mirror(t)},
 		Progress: logWriter{t},
 	})
 	if err != nil {
