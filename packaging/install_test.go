@@ -212,12 +212,18 @@ func TestInstallUpgradeErase(t *testing.T) {
 	if err := os.WriteFile(cfg2, o2.Config, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	script := `
+	cfg1 := filepath.Join(t.TempDir(), "cfg1")
+	if err := os.WriteFile(cfg1, o1.Config, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := forgetDebianHAProxy + `
 userdel haproxy 2>/dev/null || true
 groupdel haproxy 2>/dev/null || true
 DB="--dbpath /tmp/rpmdb"
 rpm $DB --initdb
 rpm $DB -i --nodeps /tmp/pkgs/r1.rpm
+cmp /etc/haproxy/haproxy.cfg /tmp/pkgs/cfg1 && echo cfg-is-release-1
+test ! -e /etc/haproxy/haproxy.cfg.rpmnew && echo no-rpmnew-on-install
 echo "user: $(id -un haproxy):$(id -gn haproxy)"
 stat -c 'owner: %U:%G %a %n' /var/lib/haproxy /var/lib/haproxy/dev /var/log/haproxy
 /usr/sbin/haproxy -c -f /etc/haproxy/haproxy.cfg
@@ -232,11 +238,12 @@ test -f /etc/haproxy/haproxy.cfg.rpmsave && echo rpmsave
 test ! -e /usr/sbin/haproxy && echo binary-gone
 id haproxy >/dev/null && echo user-stays
 `
-	out, err := throwaway(t, map[string]string{r1: "/tmp/pkgs/r1.rpm", r2: "/tmp/pkgs/r2.rpm", cfg2: "/tmp/pkgs/cfg2"}, script)
+	out, err := throwaway(t, map[string]string{r1: "/tmp/pkgs/r1.rpm", r2: "/tmp/pkgs/r2.rpm", cfg1: "/tmp/pkgs/cfg1", cfg2: "/tmp/pkgs/cfg2"}, script)
 	if err != nil {
 		t.Fatalf("install/upgrade/erase: %v\n%s", err, out)
 	}
 	for _, w := range []string{
+		"cfg-is-release-1", "no-rpmnew-on-install",
 		"user: haproxy:haproxy",
 		"owner: haproxy:haproxy 755 /var/lib/haproxy\n",
 		"owner: haproxy:haproxy 755 /var/lib/haproxy/dev",
@@ -250,3 +257,47 @@ id haproxy >/dev/null && echo user-stays
 		}
 	}
 }
+
+// TestScriptletSemantics installs, upgrades and erases each dist's RPM with
+// the real rpm in a throwaway root where the service tools (systemctl; el6's
+// chkconfig and service) only log their arguments, with /run/systemd/system
+// present as on a booted el7+ host: the log shows what each transaction would
+// start, stop, enable or restart.
+func TestScriptletSemantics(t *testing.T) {
+	for _, tc := range []struct{ dist string }{{"el9"}, {"el6"}} {
+		t.Run(tc.dist, func(t *testing.T) {
+			o1 := testOptions(t, tc.dist)
+			r1 := build1(t, o1)
+			o2 := o1
+			o2.Release, o2.OutDir = "2", t.TempDir()
+			r2 := build1(t, o2)
+			script := `
+mkdir -p /run/systemd/system
+for tool in /usr/bin/systemctl /usr/sbin/chkconfig /usr/sbin/service; do
+	printf '#!/bin/sh\necho "%s $*" >> /tmp/calls\n' "$(basename $tool)" > $tool
+	chmod 755 $tool
+done
+` + forgetDebianHAProxy + `
+DB="--dbpath /tmp/rpmdb"
+rpm $DB --initdb
+echo "-- install" >> /tmp/calls
+rpm $DB -i --nodeps /tmp/pkgs/r1.rpm 2>>/tmp/rpm.log
+echo "-- upgrade" >> /tmp/calls
+rpm $DB -U --nodeps /tmp/pkgs/r2.rpm 2>>/tmp/rpm.log
+echo "-- erase" >> /tmp/calls
+rpm $DB -e haproxy 2>>/tmp/rpm.log
+cat /tmp/calls
+`
+			out, err := throwaway(t, map[string]string{r1: "/tmp/pkgs/r1.rpm", r2: "/tmp/pkgs/r2.rpm"}, script)
+			if err != nil {
+				t.Fatalf("rpm transactions: %v\n%s", err, out)
+			}
+			golden(t, "scriptlets-"+tc.dist+".calls", out)
+		})
+	}
+}
+
+// forgetDebianHAProxy removes, inside a throwaway root, the files of this
+// machine's Debian haproxy that the RPM also ships: rpm does not know dpkg's
+// files and would install ours as .rpmnew next to them.
+const forgetDebianHAProxy = `rm -rf /etc/haproxy /etc/logrotate.d/haproxy /etc/rsyslog.d/49-haproxy.conf /usr/sbin/haproxy /var/lib/haproxy`
