@@ -5,9 +5,9 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"time"
 	"strings"
 	"testing"
+	"time"
 
 	"harpy/hversion"
 )
