@@ -50,7 +50,8 @@ func testWebLB(t *testing.T, lb *webLB) {
 				t.Errorf("GET /xff from %s: backend answered %q, want %q", c.from, body, want)
 			}
 		}
-		for _, n := range lb.Backends {
+		// nginx writes a log line after the response is sent: wait for all four.
+		xffs := func(n *Nginx) []string {
 			var got []string
 			for _, e := range n.AccessLog() {
 				if strings.HasPrefix(e.Request, "GET /xff ") {
@@ -58,7 +59,15 @@ func testWebLB(t *testing.T, lb *webLB) {
 				}
 			}
 			sort.Strings(got)
-			if !slices.Equal(got, []string{"", "127.0.0.5"}) {
+			return got
+		}
+		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer wcancel()
+		_, _ = Eventually(wctx, 20*time.Millisecond, func() bool {
+			return len(xffs(lb.Backends[0]))+len(xffs(lb.Backends[1])) >= 4
+		})
+		for _, n := range lb.Backends {
+			if got := xffs(n); !slices.Equal(got, []string{"", "127.0.0.5"}) {
 				t.Errorf("%s access log: X-Forwarded-For of GET /xff = %q, want one 127.0.0.5 and one empty", n.Name, got)
 			}
 		}
@@ -71,15 +80,28 @@ func testWebLB(t *testing.T, lb *webLB) {
 	}
 
 	victim := lb.Backends[0].Name
-	lines := healthLines(t, lb, victim)
-	for _, want := range []string{
+	want := []string{
 		"Health check for server app/" + victim + " failed",
 		"Server app/" + victim + " is DOWN",
 		"Health check for server app/" + victim + " succeeded",
 		"Server app/" + victim + " is UP",
-	} {
-		if !containsLine(lines, want) {
-			t.Errorf("log file %s has no line with %q; lines about %s:\n%s", lb.LogFile, want, victim, strings.Join(lines, "\n"))
+	}
+	// rsyslogd writes asynchronously: give the last line a moment to land.
+	var lines []string
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	_, _ = Eventually(wctx, 50*time.Millisecond, func() bool {
+		lines = healthLines(t, lb, victim)
+		for _, w := range want {
+			if !containsLine(lines, w) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, w := range want {
+		if !containsLine(lines, w) {
+			t.Errorf("log file %s has no line with %q; lines about %s:\n%s", lb.LogFile, w, victim, strings.Join(lines, "\n"))
 		}
 	}
 	// The health checks really are GET /health_check.html at the backends.
