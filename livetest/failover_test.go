@@ -58,9 +58,12 @@ func runFailover(tb testing.TB, lb *webLB) failoverResult {
 	defer cancel()
 	victim := lb.Backends[0]
 
-	// Both backends UP before the load starts.
+	// Every backend checked and UP before the load starts.
 	for _, n := range lb.Backends {
-		if _, err := lb.HAProxy.WaitStatus(ctx, lb.Backend, n.Name, "UP"); err != nil {
+		wctx, wcancel := context.WithTimeout(ctx, lb.Inter*2+5*time.Second)
+		err := lb.HAProxy.WaitChecked(wctx, lb.Backend, n.Name)
+		wcancel()
+		if err != nil {
 			tb.Fatal(err)
 		}
 	}

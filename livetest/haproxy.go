@@ -194,3 +194,22 @@ func nonLoopbackPeers(ssOut string, pid int) []string {
 	}
 	return bad
 }
+
+// WaitChecked polls until proxy/server is UP with a passed layer-7 check (check_status
+// L7OK). A server counts as UP from start-up before any check ran; this proves one did.
+func (h *HAProxy) WaitChecked(ctx context.Context, proxy, server string) error {
+	var last StatRow
+	_, err := Eventually(ctx, 50*time.Millisecond, func() bool {
+		rows, err := h.Stat(ctx)
+		if err != nil {
+			return false
+		}
+		last = Find(rows, proxy, server)
+		return last != nil && last.Status() == "UP" && last["check_status"] == "L7OK"
+	})
+	if err != nil {
+		return fmt.Errorf("%s/%s never UP with a passed layer-7 check (last: status %q check_status %q %q)",
+			proxy, server, last.Status(), last["check_status"], last["last_chk"])
+	}
+	return nil
+}

@@ -150,7 +150,12 @@ func TestRDSReadPool(t *testing.T) {
 
 	t.Run("mysql-check marks UP", func(t *testing.T) {
 		for _, n := range []string{"read1", "read2", "master"} {
-			waitStatus(t, n, "UP")
+			wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
+			err := h.WaitChecked(wctx, "mysql", n)
+			wcancel()
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 
@@ -223,7 +228,7 @@ func TestRDSReadPool(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range long {
 			wg.Go(func() {
-				out, err := MySQLQuery(ctx, client, proxy, "SELECT name, SLEEP(4) FROM livetest.marker")
+				out, err := MySQLQuery(ctx, client, proxy, "SELECT name, SLEEP(6) FROM livetest.marker")
 				if err != nil {
 					t.Error(err)
 					return
@@ -232,15 +237,20 @@ func TestRDSReadPool(t *testing.T) {
 			})
 			time.Sleep(200 * time.Millisecond)
 		}
-		time.Sleep(300 * time.Millisecond)
-		rows, err := h.Stat(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		// Wait until all three are connected (a loaded machine starts clients slowly).
 		scur := map[string]int{}
-		for _, n := range []string{"read1", "read2", "master"} {
-			scur[n], _ = strconv.Atoi(Find(rows, "mysql", n)["scur"])
-		}
+		wctx, wcancel := context.WithTimeout(ctx, 3*time.Second)
+		defer wcancel()
+		_, _ = Eventually(wctx, 50*time.Millisecond, func() bool {
+			rows, err := h.Stat(ctx)
+			if err != nil {
+				return false
+			}
+			for _, n := range []string{"read1", "read2", "master"} {
+				scur[n], _ = strconv.Atoi(Find(rows, "mysql", n)["scur"])
+			}
+			return scur["read1"]+scur["read2"]+scur["master"] >= long
+		})
 		less := "read1"
 		if scur["read2"] < scur["read1"] {
 			less = "read2"

@@ -127,6 +127,11 @@ func testSparkAdmin(t *testing.T, bin, version string) {
 	t.Run("only the ALIVE master is UP", func(t *testing.T) {
 		// A STANDBY master never passes (fall 2 from the start); the ALIVE one needs rise.
 		wantStates(t, map[string]string{"spark1": "UP", "spark2": "DOWN", "spark3": "DOWN"}, inter*time.Duration(rise+fall)+2*time.Second)
+		wctx, wcancel := context.WithTimeout(ctx, inter*2+2*time.Second)
+		defer wcancel()
+		if err := h.WaitChecked(wctx, "SRV_SPARK", "spark1"); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("/spark/ is stripped and only the leader serves", func(t *testing.T) {
