@@ -3,9 +3,11 @@ package check
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
+	"harpy/hint"
 	"harpy/hversion"
 )
 
@@ -21,6 +23,7 @@ const (
 
 // Finding is one directive the target version deprecated or removed.
 type Finding struct {
+	File      string // set by LintFile
 	Line      int
 	Directive string
 	Severity  Severity
@@ -31,6 +34,9 @@ type Finding struct {
 
 func (f Finding) String() string {
 	s := fmt.Sprintf("%d: %s: %s: %s", f.Line, f.Severity, f.Directive, f.Message)
+	if f.File != "" {
+		s = f.File + ":" + s
+	}
 	if f.Replacement != "" {
 		s += "; use " + f.Replacement
 	}
@@ -87,6 +93,19 @@ var rules = []rule{
 	{words: []string{"tune.chksize"}, deprecated: "1.8", removed: "2.2", replacement: "nothing (remove the line)"},
 	{words: []string{"ssl-engine"}, deprecated: "2.6", removed: "", replacement: "OpenSSL providers (ssl-provider)"},
 	{words: []string{"program"}, deprecated: "3.1", removed: "3.3", replacement: "a systemd unit or other process manager"},
+}
+
+// LintFile is Lint on a file, with the file named in each finding.
+func LintFile(path string, target hversion.V) ([]Finding, error) {
+	cfg, err := os.ReadFile(path)
+	if err != nil {
+		return nil, hint.With(fmt.Errorf("lint: %w", err), "give the path of an haproxy.cfg")
+	}
+	fs := Lint(cfg, target)
+	for i := range fs {
+		fs[i].File = path
+	}
+	return fs, nil
 }
 
 // Lint reports, for the target version, directives it deprecated or removed, plus

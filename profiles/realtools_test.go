@@ -3,6 +3,7 @@ package profiles
 import (
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -48,9 +49,23 @@ func loopback(p *Profile) {
 	}
 }
 
+// needAccounts fails the test when the user and group the embedded profiles run as are
+// missing: haproxy -c resolves them while parsing. Debian's haproxy package (installed by
+// .ci/deps.sh) creates both.
+func needAccounts(t *testing.T) {
+	t.Helper()
+	if _, err := user.Lookup("haproxy"); err != nil {
+		t.Fatalf("user haproxy: %v (install Debian's haproxy package: make deps)", err)
+	}
+	if _, err := user.LookupGroup("haproxy"); err != nil {
+		t.Fatalf("group haproxy: %v (install Debian's haproxy package: make deps)", err)
+	}
+}
+
 // haproxyC runs the real haproxy -c on cfg and fails the test on an error or warning.
 func haproxyC(t *testing.T, binary string, cfg []byte) {
 	t.Helper()
+	needAccounts(t)
 	path := filepath.Join(t.TempDir(), "haproxy.cfg")
 	if err := os.WriteFile(path, cfg, 0o644); err != nil {
 		t.Fatal(err)

@@ -25,11 +25,11 @@ target version (--haproxy, default: the binary's version) deprecated or removed,
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
 			file := args[0]
-			cfg, err := os.ReadFile(file)
-			if err != nil {
+			if _, err := os.Stat(file); err != nil {
 				return hint.With(fmt.Errorf("check: %w", err), "give the path of an haproxy.cfg")
 			}
 			var target hversion.V
+			var err error
 			if version != "" {
 				if target, err = hversion.Parse(version); err != nil {
 					return usageError{err}
@@ -41,10 +41,13 @@ target version (--haproxy, default: the binary's version) deprecated or removed,
 			} else {
 				return usageError{hint.New("--no-haproxy needs --haproxy", "name the target version, e.g. --haproxy 2.6")}
 			}
-			findings := check.Lint(cfg, target)
+			findings, err := check.LintFile(file, target)
+			if err != nil {
+				return err
+			}
 			removed := 0
 			for _, f := range findings {
-				fmt.Fprintf(c.OutOrStdout(), "%s:%s\n", file, f)
+				fmt.Fprintln(c.OutOrStdout(), f)
 				if f.Severity == check.Removed {
 					removed++
 				}
