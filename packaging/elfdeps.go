@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,12 +19,11 @@ import (
 // `rtld(GNU_HASH)` when the file has a GNU hash table but no SysV one.
 // A file that is not ELF yields nothing.
 func elfRequires(path string) ([]string, error) {
+	if ok, err := isELF(path); err != nil || !ok {
+		return nil, err
+	}
 	f, err := elf.Open(path)
 	if err != nil {
-		var fe *elf.FormatError
-		if errors.As(err, &fe) {
-			return nil, nil
-		}
 		return nil, fmt.Errorf("read ELF %s: %w", path, err)
 	}
 	defer f.Close()
@@ -68,12 +66,11 @@ func elfRequires(path string) ([]string, error) {
 
 // elfNeeded lists the DT_NEEDED sonames of an ELF file (nil for non-ELF).
 func elfNeeded(path string) ([]string, error) {
+	if ok, err := isELF(path); err != nil || !ok {
+		return nil, err
+	}
 	f, err := elf.Open(path)
 	if err != nil {
-		var fe *elf.FormatError
-		if errors.As(err, &fe) {
-			return nil, nil
-		}
 		return nil, fmt.Errorf("read ELF %s: %w", path, err)
 	}
 	defer f.Close()
