@@ -8,7 +8,7 @@ pkgs=(
   # compile HAProxy
   build-essential libssl-dev libpcre2-dev libpcre3-dev zlib1g-dev liblua5.4-dev libsystemd-dev
   # packaging tools used as judges
-  rpm rpmlint rpm2cpio cpio createrepo-c dnf dpkg-dev
+  rpm rpmlint rpm2cpio cpio createrepo-c dnf dpkg-dev gpg gpg-agent procps
   # config and logging judges
   haproxy rsyslog logrotate shellcheck systemd
   # live servers for traffic tests
