@@ -65,7 +65,7 @@ func DistNote(dist, host string) string {
 	}
 	return fmt.Sprintf("note: packaging for %s on a %s host: the binary links %s's libraries; "+
 		"the package's Requires name exactly those (e.g. glibc symbol versions), so it installs "+
-		"only where they exist — build on a %s host for a native %s package", dist, host, host, dist, dist)
+		"only where they exist — build on %s host for a native %s package", dist, host, host, article(dist), dist)
 }
 
 // StagedSystemd tells whether the staged binary was built with USE_SYSTEMD,
@@ -83,4 +83,12 @@ func StagedSystemd(ctx context.Context, stage string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// article prefixes a dist name with "a" or "an" as it is read aloud ("an el9").
+func article(dist string) string {
+	if strings.HasPrefix(dist, "el") {
+		return "an " + dist
+	}
+	return "a " + dist
 }

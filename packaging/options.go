@@ -39,7 +39,10 @@ type Options struct {
 	Systemd bool
 
 	// Rendered files, packaged as %config(noreplace): /etc/haproxy/haproxy.cfg,
-	// /etc/rsyslog.d/49-haproxy.conf, /etc/logrotate.d/haproxy. Config is required.
+	// /etc/rsyslog.d/49-haproxy.conf, /etc/logrotate.d/haproxy. Config is required;
+	// an empty Rsyslog or Logrotate is left out. They go into every format as
+	// given: render them for the target (profiles.Options.Dist) and call Build
+	// once per target when the rsyslog/logrotate syntax differs.
 	Config, Rsyslog, Logrotate []byte
 
 	Summary     string // default "TCP/HTTP reverse proxy and load balancer for high availability"
