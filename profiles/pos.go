@@ -143,11 +143,13 @@ func indexPositions(file string, doc []byte) (posFunc, func(line, col int) strin
 		}
 	}
 	keyPath := func(line, col int) string { return keyAt[toOffset(line, col)] }
+	// The bool reports an exact match; otherwise the nearest recorded ancestor is the
+	// best place to point at.
 	return func(path string) (Pos, bool) {
-		// The nearest recorded ancestor is the best place to point at.
+		exact := path
 		for {
 			if off, ok := idx[path]; ok {
-				return toPos(off), true
+				return toPos(off), path == exact
 			}
 			i := strings.LastIndexByte(path, '.')
 			if i < 0 {
@@ -159,8 +161,11 @@ func indexPositions(file string, doc []byte) (posFunc, func(line, col int) strin
 }
 
 func join(a, b string) string {
-	if a == "" {
+	switch {
+	case a == "":
 		return b
+	case b == "":
+		return a
 	}
 	return a + "." + b
 }

@@ -28,6 +28,15 @@ var Oldest = hversion.MustParse("1.6")
 type Options struct {
 	HAProxy hversion.V // target HAProxy version; zero means DefaultHAProxy
 	Dist    string     // el6, el7, el8, el9 or debian (rsyslog/logrotate syntax); "" means DefaultDist
+	Explain bool       // fill Output.Origins
+}
+
+// Origin says which profile field a line of haproxy.cfg came from.
+type Origin struct {
+	Line    int    // line in haproxy.cfg
+	Field   string // e.g. listen[0].servers[2]
+	Pos     Pos    // where that field was written (the nearest enclosing one when harpy filled it in)
+	Default bool   // no profile wrote it: harpy's default
 }
 
 // Output is what a profile renders to. Packages install them as /etc/haproxy/haproxy.cfg,
@@ -36,6 +45,7 @@ type Output struct {
 	HAProxyCfg []byte
 	Rsyslog    []byte
 	Logrotate  []byte
+	Origins    []Origin // with Options.Explain
 }
 
 // File names of the rendered files, where they are installed.
@@ -57,7 +67,8 @@ func Render(p *Profile, opts Options) (*Output, error) {
 	if opts.HAProxy.Less(Oldest) {
 		return nil, hint.Errorf("render for 1.6 or later", "render %s: HAProxy %s is older than %s", p.Name, opts.HAProxy, Oldest)
 	}
-	cfg, err := renderCfg(p, opts.HAProxy)
+	var origins []Origin
+	cfg, err := renderCfg(p, opts.HAProxy, opts.Explain, &origins)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +84,7 @@ func Render(p *Profile, opts Options) (*Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", p.Name, err)
 	}
-	return &Output{HAProxyCfg: cfg, Rsyslog: rs, Logrotate: lr}, nil
+	return &Output{HAProxyCfg: cfg, Rsyslog: rs, Logrotate: lr, Origins: origins}, nil
 }
 
 func (p *Profile) rsyslogOptions(dist string) (rsyslog.Options, error) {
@@ -103,10 +114,13 @@ func (p *Profile) rsyslogOptions(dist string) (rsyslog.Options, error) {
 
 // cfgWriter builds haproxy.cfg; every value it writes was validated as one token.
 type cfgWriter struct {
-	b   bytes.Buffer
-	v   hversion.V
-	p   *Profile
-	err error
+	b       bytes.Buffer
+	v       hversion.V
+	p       *Profile
+	err     error
+	src     string    // field the current line comes from
+	origins *[]Origin // non-nil when explaining
+	lineNo  int
 	// mixed: some proxy runs in another mode than defaults, so the mode-specific log
 	// and forwardfor options go into each proxy instead (HAProxy warns otherwise).
 	mixed bool
@@ -116,11 +130,28 @@ func (w *cfgWriter) section(head ...string) {
 	if w.b.Len() > 0 {
 		w.b.WriteByte('\n')
 	}
+	w.record()
 	w.b.WriteString(strings.Join(head, " "))
 	w.b.WriteByte('\n')
 }
 
+func (w *cfgWriter) record() {
+	if w.origins == nil {
+		return
+	}
+	w.lineNo = bytes.Count(w.b.Bytes(), []byte("\n")) + 1
+	pos, ok := w.p.pos(w.src)
+	if !ok && w.src != "" {
+		pos = Pos{File: w.p.Name}
+	}
+	*w.origins = append(*w.origins, Origin{Line: w.lineNo, Field: displayField(w.src), Pos: pos, Default: !ok})
+}
+
+// at names the profile field the next lines come from (for --explain).
+func (w *cfgWriter) at(field string) { w.src = field }
+
 func (w *cfgWriter) line(words ...string) {
+	w.record()
 	w.b.WriteString("    ")
 	w.b.WriteString(strings.Join(words, " "))
 	w.b.WriteByte('\n')
@@ -139,11 +170,14 @@ func (w *cfgWriter) need(field string, major, minor int, what string) bool {
 	return false
 }
 
-func renderCfg(p *Profile, v hversion.V) ([]byte, error) {
+func renderCfg(p *Profile, v hversion.V, explain bool, origins *[]Origin) ([]byte, error) {
 	if p.pos == nil {
 		p.pos = func(string) (Pos, bool) { return Pos{File: p.Name}, false }
 	}
 	w := &cfgWriter{v: v, p: p}
+	if explain {
+		w.origins = origins
+	}
 	for _, list := range [][]*Proxy{p.Frontends, p.Backends, p.Listens} {
 		for _, px := range list {
 			if px.Mode != "" && px.Mode != p.effectiveMode(&Proxy{}) {
@@ -185,38 +219,48 @@ func safeComment(s string) string {
 
 func (w *cfgWriter) global() {
 	g := &w.p.Global
+	w.at("global")
 	w.section("global")
 	if g.Log != nil {
 		words := []string{"log", g.Log.Target, g.Log.Facility}
 		if g.Log.Level != "" {
 			words = append(words, g.Log.Level)
 		}
+		w.at("global.log")
 		w.line(words...)
 	}
 	if g.Chroot != "" {
+		w.at("global.chroot")
 		w.line("chroot", g.Chroot)
 	}
 	if g.Pidfile != "" {
+		w.at("global.pidfile")
 		w.line("pidfile", g.Pidfile)
 	}
 	if g.Maxconn > 0 {
+		w.at("global.maxconn")
 		w.line("maxconn", strconv.Itoa(g.Maxconn))
 	}
 	if g.User != "" {
+		w.at("global.user")
 		w.line("user", g.User)
 	}
 	if g.Group != "" {
+		w.at("global.group")
 		w.line("group", g.Group)
 	}
 	switch g.Mode {
 	case "", "daemon":
+		w.at("global.mode")
 		w.line("daemon")
 	case "master-worker":
 		if w.need("global.mode", 1, 8, "master-worker") {
+			w.at("global.mode")
 			w.line("master-worker")
 		}
 	}
 	if g.Nbthread > 0 && w.need("global.nbthread", 1, 8, "nbthread") {
+		w.at("global.nbthread")
 		w.line("nbthread", strconv.Itoa(g.Nbthread))
 	}
 	if s := g.StatsSocket; s != nil {
@@ -227,29 +271,35 @@ func (w *cfgWriter) global() {
 		if s.Level != "" {
 			words = append(words, "level", s.Level)
 		}
+		w.at("global.stats_socket")
 		w.line(words...)
 	}
 }
 
 func (w *cfgWriter) defaults() {
 	d := &w.p.Defaults
+	w.at("defaults")
 	w.section("defaults")
 	mode := d.Mode
 	if mode == "" {
 		mode = "http"
 	}
+	w.at("defaults.mode")
 	w.line("mode", mode)
 	w.line("log", "global")
 	if !w.mixed {
 		w.modeOptions(mode, true)
 	}
 	if d.Dontlognull == nil || *d.Dontlognull {
+		w.at("defaults.dontlognull")
 		w.line("option", "dontlognull")
 	}
 	if d.LogHealthChecks {
+		w.at("defaults.log_health_checks")
 		w.line("option", "log-health-checks")
 	}
 	if mode == "http" && d.HTTPKeepAlive {
+		w.at("defaults.http_keep_alive")
 		w.line("option", "http-keep-alive")
 	}
 	if !w.mixed {
@@ -257,13 +307,16 @@ func (w *cfgWriter) defaults() {
 	}
 	if d.Redispatch == nil || *d.Redispatch {
 		// "1": redispatch on every retry, so a dead server costs no request.
+		w.at("defaults.redispatch")
 		w.line("option", "redispatch", "1")
 	}
 	if d.Retries > 0 {
+		w.at("defaults.retries")
 		w.line("retries", strconv.Itoa(d.Retries))
 	}
 	if w.retryOn() {
 		// retry-on exists from 2.0; older versions retry connection failures only.
+		w.at("defaults.retry_on")
 		w.line("retry-on", d.RetryOn)
 	}
 	t := d.Timeout
@@ -279,9 +332,11 @@ func (w *cfgWriter) defaults() {
 		if val == "" || mode != "http" && strings.HasPrefix(x.k, "http-") {
 			continue
 		}
+		w.at("defaults.timeout." + strings.ReplaceAll(x.k, "-", "_"))
 		w.line("timeout", x.k, val)
 	}
 	if d.Maxconn > 0 {
+		w.at("defaults.maxconn")
 		w.line("maxconn", strconv.Itoa(d.Maxconn))
 	}
 }
@@ -303,8 +358,10 @@ func (w *cfgWriter) forwardfor(mode string) {
 	switch {
 	case mode != "http":
 	case d.ForwardforExcept != "":
+		w.at("defaults.forwardfor_except")
 		w.line("option", "forwardfor", "except", d.ForwardforExcept)
 	case d.Forwardfor:
+		w.at("defaults.forwardfor")
 		w.line("option", "forwardfor")
 	}
 }
@@ -317,33 +374,41 @@ func (w *cfgWriter) retryOn() bool {
 
 func (w *cfgWriter) resolvers(name string, r *Resolvers) {
 	path := "resolvers." + name
+	w.at("resolvers." + name)
 	w.section("resolvers", name)
 	for i, ns := range r.Nameservers {
+		w.at(fmt.Sprintf("resolvers.%s.nameservers.%d", name, i))
 		w.line("nameserver", fmt.Sprintf("ns%d", i+1), hostPortWord(ns))
 	}
 	if r.ParseResolvConf && w.need(path+".parse_resolv_conf", 1, 9, "parse-resolv-conf") {
+		w.at(path + ".parse_resolv_conf")
 		w.line("parse-resolv-conf")
 	}
 	if r.AcceptedPayloadSize > 0 && w.need(path+".accepted_payload_size", 1, 8, "accepted_payload_size") {
+		w.at(path + ".accepted_payload_size")
 		w.line("accepted_payload_size", strconv.Itoa(r.AcceptedPayloadSize))
 	}
 	retries := r.ResolveRetries
 	if retries == 0 {
 		retries = 3
 	}
+	w.at(path + ".resolve_retries")
 	w.line("resolve_retries", strconv.Itoa(retries))
 	if r.TimeoutResolve != "" && w.need(path+".timeout_resolve", 1, 8, "timeout resolve") {
+		w.at(path + ".timeout_resolve")
 		w.line("timeout", "resolve", r.TimeoutResolve)
 	}
 	retry := r.TimeoutRetry
 	if retry == "" {
 		retry = "1s"
 	}
+	w.at(path + ".timeout_retry")
 	w.line("timeout", "retry", retry)
 	hold := r.Hold
 	if hold == "" {
 		hold = "10s"
 	}
+	w.at(path + ".hold")
 	w.line("hold", "valid", hold)
 }
 
@@ -357,15 +422,19 @@ func hostPortWord(s string) string {
 }
 
 func (w *cfgWriter) proxy(kind, path string, px *Proxy) {
+	w.at(path + ".name")
 	w.section(kind, px.Name)
-	for _, b := range px.Bind {
+	for i, b := range px.Bind {
+		w.at(fmt.Sprintf("%s.bind.%d", path, i))
 		w.line("bind", b)
 	}
 	mode := w.p.effectiveMode(px)
 	if px.Mode != "" {
+		w.at(path + ".mode")
 		w.line("mode", px.Mode)
 	}
 	if px.Maxconn > 0 {
+		w.at(path + ".maxconn")
 		w.line("maxconn", strconv.Itoa(px.Maxconn))
 	}
 	if w.mixed {
@@ -375,20 +444,25 @@ func (w *cfgWriter) proxy(kind, path string, px *Proxy) {
 	if kind != "frontend" {
 		w.backendOptions(path, px, mode)
 	}
-	for _, a := range px.ACL {
+	for i, a := range px.ACL {
+		w.at(fmt.Sprintf("%s.acl.%d", path, i))
 		w.line("acl", a.Name, a.Criterion, a.Value)
 	}
 	if kind != "frontend" && px.StripPrefix != "" {
+		w.at(path + ".strip_prefix")
 		w.stripPrefix(px.StripPrefix)
 	}
 	if kind != "frontend" && mode == "http" && w.retryOn() {
 		// Retrying after the request was sent may run a POST twice.
+		w.at("defaults.retry_on")
 		w.line("http-request", "disable-l7-retry", "if", "METH_POST")
 	}
-	for _, u := range px.UseBackend {
+	for i, u := range px.UseBackend {
+		w.at(fmt.Sprintf("%s.use_backend.%d", path, i))
 		w.line(append([]string{"use_backend", u.Backend, "if"}, u.If...)...)
 	}
 	if px.DefaultBackend != "" {
+		w.at(path + ".default_backend")
 		w.line("default_backend", px.DefaultBackend)
 	}
 	if kind != "frontend" {
@@ -416,6 +490,7 @@ func (w *cfgWriter) backendOptions(path string, px *Proxy, mode string) {
 		if px.Balance == "random" {
 			w.need(path+".balance", 1, 9, "balance random")
 		}
+		w.at(path + ".balance")
 		w.line("balance", px.Balance)
 	}
 	h := px.Health
@@ -424,6 +499,7 @@ func (w *cfgWriter) backendOptions(path string, px *Proxy, mode string) {
 	}
 	switch h.kind() {
 	case "mysql":
+		w.at(path + ".health.mysql_user")
 		w.line("option", "mysql-check", "user", h.MySQLUser)
 	case "http":
 		method := h.Method
@@ -431,6 +507,7 @@ func (w *cfgWriter) backendOptions(path string, px *Proxy, mode string) {
 			method = "GET"
 		}
 		if w.v.AtLeast(2, 2) {
+			w.at(path + ".health.path")
 			w.line("option", "httpchk")
 			words := []string{"http-check", "send", "meth", method, "uri", h.Path}
 			if h.Host != "" {
@@ -445,10 +522,13 @@ func (w *cfgWriter) backendOptions(path string, px *Proxy, mode string) {
 		}
 		switch {
 		case h.ExpectStatus != 0:
+			w.at(path + ".health.expect_status")
 			w.line("http-check", "expect", "status", strconv.Itoa(h.ExpectStatus))
 		case h.ExpectString != "":
+			w.at(path + ".health.expect_string")
 			w.line("http-check", "expect", "string", h.ExpectString)
 		case h.ExpectRegex != "":
+			w.at(path + ".health.expect_rstring")
 			w.line("http-check", "expect", "rstring", h.ExpectRegex)
 		}
 	}
@@ -493,7 +573,7 @@ func (w *cfgWriter) serverParams(path string, px *Proxy) []string {
 
 func (w *cfgWriter) servers(path string, px *Proxy) {
 	common := w.serverParams(path, px)
-	for _, s := range px.Servers {
+	for i, s := range px.Servers {
 		words := []string{"server", s.Name, hostPortWord(s.Address)}
 		words = append(words, common...)
 		if s.Weight != nil {
@@ -508,10 +588,12 @@ func (w *cfgWriter) servers(path string, px *Proxy) {
 		if s.Disabled {
 			words = append(words, "disabled")
 		}
+		w.at(fmt.Sprintf("%s.servers.%d", path, i))
 		w.line(words...)
 	}
 	if t := px.ServerTemplate; t != nil && w.need(path+".server_template", 1, 8, "server-template") {
 		words := []string{"server-template", t.Prefix, strconv.Itoa(t.Count), t.Address}
+		w.at(path + ".server_template")
 		w.line(append(words, common...)...)
 	}
 }
@@ -522,22 +604,57 @@ func (w *cfgWriter) stats() {
 		return
 	}
 	// Its own listen in mode http: stats inside a mode tcp proxy are silently ignored.
+	w.at("stats")
 	w.section("listen", "stats")
+	w.at("stats.bind")
 	w.line("bind", s.Bind)
+	w.at("stats")
 	w.line("mode", "http")
 	w.line("stats", "enable")
 	uri := s.URI
 	if uri == "" {
 		uri = "/stats"
 	}
+	w.at("stats.uri")
 	w.line("stats", "uri", uri)
 	if s.Refresh != "" {
+		w.at("stats.refresh")
 		w.line("stats", "refresh", s.Refresh)
 	}
 	if s.Auth != "" {
+		w.at("stats.auth")
 		w.line("stats", "auth", s.Auth)
 	}
 	if s.Admin {
+		w.at("stats.admin")
 		w.line("stats", "admin", "if", "TRUE")
 	}
+}
+
+// Annotate appends to each line of cfg the profile field it came from, as a comment:
+// what `harpy render --explain` prints.
+func Annotate(cfg []byte, origins []Origin) []byte {
+	by := make(map[int]Origin, len(origins))
+	for _, o := range origins {
+		by[o.Line] = o
+	}
+	lines := strings.Split(strings.TrimSuffix(string(cfg), "\n"), "\n")
+	width := 0
+	for _, l := range lines {
+		width = max(width, len(l))
+	}
+	var b bytes.Buffer
+	for i, l := range lines {
+		o, ok := by[i+1]
+		if !ok || l == "" {
+			b.WriteString(l + "\n")
+			continue
+		}
+		from := safeComment(o.Pos.String())
+		if o.Default {
+			from = "harpy default, in " + from
+		}
+		fmt.Fprintf(&b, "%-*s  # %s %s\n", width, l, from, o.Field)
+	}
+	return b.Bytes()
 }

@@ -204,3 +204,40 @@ func TestDefaultIsEmbedded(t *testing.T) {
 		t.Fatalf("Default %q: %v", Default, err)
 	}
 }
+
+// TestExplain: every line but the header names where it came from; a user's override
+// points into the user's file, an inherited line into the embedded profile.
+func TestExplain(t *testing.T) {
+	doc := "extends = \"spark-admin\"\n[[backend]]\nname = \"SRV_SPARK\"\nservers = [ { name = \"s1\", address = \"127.0.0.1:8080\" } ]\n"
+	p, err := Parse(t.Context(), "mine.toml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Render(p, Options{HAProxy: hversion.MustParse("3.0"), Explain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Render(p, Options{HAProxy: hversion.MustParse("3.0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.HAProxyCfg, plain.HAProxyCfg) || plain.Origins != nil {
+		t.Fatal("explaining changed the config")
+	}
+	ann := string(Annotate(out.HAProxyCfg, out.Origins))
+	for _, w := range []string{
+		"# mine.toml:4:13 backend[0].servers[0]\n",
+		"# mine.toml:3:8 backend[0].name\n",
+		"# spark-admin.toml:37:16 backend[0].strip_prefix\n",
+		"# harpy default, in mine.toml global.mode\n",
+	} {
+		if !strings.Contains(ann, w) {
+			t.Errorf("missing %q in:\n%s", w, ann)
+		}
+	}
+	for i, l := range strings.Split(strings.TrimSuffix(ann, "\n"), "\n") {
+		if i > 0 && l != "" && !strings.Contains(l, "  # ") {
+			t.Errorf("line %d has no origin: %q", i+1, l)
+		}
+	}
+}

@@ -27,7 +27,7 @@ const (
 func newRenderCmd() *cobra.Command {
 	var (
 		profile, version, dist, out, binary string
-		doCheck                             bool
+		doCheck, explain                    bool
 		sets                                []string
 	)
 	c := &cobra.Command{
@@ -48,7 +48,7 @@ the staged haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
 			if err != nil {
 				return err
 			}
-			o, err := profiles.Render(p, profiles.Options{HAProxy: v, Dist: dist})
+			o, err := profiles.Render(p, profiles.Options{HAProxy: v, Dist: dist, Explain: explain})
 			if err != nil {
 				return err
 			}
@@ -69,7 +69,11 @@ the staged haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
 						return err
 					}
 				}
-				_, err := c.OutOrStdout().Write(o.HAProxyCfg)
+				cfg := o.HAProxyCfg
+				if explain {
+					cfg = profiles.Annotate(cfg, o.Origins)
+				}
+				_, err := c.OutOrStdout().Write(cfg)
 				return err
 			}
 			res, err := apply.WriteChecked(ctx, out, []apply.File{
@@ -96,6 +100,7 @@ the staged haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
 	f.StringVar(&out, "out", "", "directory to write the three files into (atomically)")
 	f.BoolVar(&doCheck, "check", false, `run "haproxy -c" on the staged config before writing it`)
 	f.StringVar(&binary, "binary", check.DefaultBinary, "haproxy binary for --check")
+	f.BoolVar(&explain, "explain", false, "print haproxy.cfg with the profile file:line:column each line comes from")
 	f.StringArrayVar(&sets, "set", nil, "override a profile field: KEY=VALUE, lists by name (backend.app.servers.web10.address=127.0.0.1:8080)")
 	return c
 }
