@@ -63,3 +63,70 @@ test ! -e /etc/haproxy/haproxy.cfg && echo conffile-gone-on-purge
 		}
 	}
 }
+
+// TestDebScriptSemantics: dpkg install, upgrade, remove and purge in a
+// throwaway root where systemctl only logs its arguments and
+// /run/systemd/system exists as on a booted host.
+func TestDebScriptSemantics(t *testing.T) {
+	o1 := testOptions(t, "deb12", "deb")
+	d1 := build1(t, o1)
+	o2 := o1
+	o2.Release, o2.OutDir = "2", t.TempDir()
+	d2 := build1(t, o2)
+	script := `
+rm -f /var/lib/man-db/auto-update
+dpkg --purge haproxy >/dev/null 2>&1 || true
+mkdir -p /run/systemd/system
+printf '#!/bin/sh\necho "systemctl $*" >> /tmp/calls\n' > /usr/bin/systemctl
+chmod 755 /usr/bin/systemctl
+: > /tmp/calls
+echo "-- install" >> /tmp/calls
+dpkg -i /tmp/pkgs/d1.deb >/tmp/dpkg.log 2>&1
+echo "-- upgrade" >> /tmp/calls
+dpkg -i /tmp/pkgs/d2.deb >>/tmp/dpkg.log 2>&1
+echo "-- remove" >> /tmp/calls
+dpkg -r haproxy >>/tmp/dpkg.log 2>&1
+echo "-- purge" >> /tmp/calls
+dpkg --purge haproxy >>/tmp/dpkg.log 2>&1
+cat /tmp/calls
+`
+	out, err := throwaway(t, map[string]string{d1: "/tmp/pkgs/d1.deb", d2: "/tmp/pkgs/d2.deb"}, script)
+	if err != nil {
+		t.Fatalf("dpkg transactions: %v\n%s", err, out)
+	}
+	// Keep our scripts' calls; other packages' triggers (rsyslog's) also call systemctl.
+	var ours []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "-- ") || strings.Contains(line, "haproxy.service") ||
+			line == "systemctl daemon-reload" || line == "systemctl reload-or-try-restart rsyslog.service" {
+			ours = append(ours, line)
+		}
+	}
+	golden(t, "scriptlets-deb.calls", strings.Join(ours, "\n")+"\n")
+}
+
+// TestEl6InitScriptInstalled: the el6 RPM installed (scriptlets run, with
+// chkconfig and service logging only) leaves an init script that checks the
+// packaged config with the packaged binary and reports status.
+func TestEl6InitScriptInstalled(t *testing.T) {
+	pkg := build1(t, testOptions(t, "el6"))
+	script := forgetDebianHAProxy + `
+for tool in /usr/sbin/chkconfig /usr/sbin/service; do
+	printf '#!/bin/sh\nexit 0\n' > $tool
+	chmod 755 $tool
+done
+rpm --dbpath /tmp/rpmdb --initdb
+rpm --dbpath /tmp/rpmdb -i --nodeps /tmp/pkgs/el6.rpm 2>/dev/null
+/etc/rc.d/init.d/haproxy check
+/etc/rc.d/init.d/haproxy status || echo "status exit $?"
+`
+	out, err := throwaway(t, map[string]string{pkg: "/tmp/pkgs/el6.rpm"}, script)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, w := range []string{"Configuration file is valid", "haproxy is stopped", "status exit 3"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("missing %q in:\n%s", w, out)
+		}
+	}
+}
