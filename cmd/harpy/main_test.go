@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"harpy/internal/testenv"
+	"harpy/specs"
 )
 
 // TestMain lets testscript run this test binary as the real `harpy` command.
@@ -16,15 +19,15 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
+	// Scripts fetch the real release tarballs and share the tests' build cache.
+	testenv.Tarball(t, specs.Default)
+	tarballs, cache := testenv.TarballDir(t), testenv.CacheDir(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(e *testscript.Env) error {
-			// Pass through what the real-tool scripts need.
-			for _, k := range []string{"HARPY_TARBALLS", "HARPY_TEST_CACHE", "PATH"} {
-				if v := os.Getenv(k); v != "" {
-					e.Setenv(k, v)
-				}
-			}
+			e.Setenv("HARPY_TARBALLS", tarballs)
+			e.Setenv("HARPY_TEST_CACHE", cache)
+			e.Setenv("PATH", os.Getenv("PATH"))
 			return nil
 		},
 	})
