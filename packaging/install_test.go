@@ -301,3 +301,46 @@ cat /tmp/calls
 // machine's Debian haproxy that the RPM also ships: rpm does not know dpkg's
 // files and would install ours as .rpmnew next to them.
 const forgetDebianHAProxy = `rm -rf /etc/haproxy /etc/logrotate.d/haproxy /etc/rsyslog.d/49-haproxy.conf /usr/sbin/haproxy /var/lib/haproxy`
+
+// TestRootInstallUpgrade is the same upgrade story with `rpm --root`, no
+// namespaces needed: scriptlets are off (the empty root has no /bin/sh; they
+// run in TestInstallUpgradeErase), and the database lives inside the root.
+func TestRootInstallUpgrade(t *testing.T) {
+	o1 := testOptions(t, "el9")
+	r1 := build1(t, o1)
+	o2 := o1
+	o2.Release, o2.OutDir = "2", t.TempDir()
+	o2.Config = append(append([]byte{}, o1.Config...), []byte("# release 2\n")...)
+	r2 := build1(t, o2)
+	root := t.TempDir()
+	rpm := func(args ...string) string {
+		return run(t, "rpm", append([]string{"--root", root, "--dbpath", "/var/lib/rpm"}, args...)...)
+	}
+	rpm("--initdb")
+	rpm("-i", "--nodeps", "--noscripts", r1)
+	cfg := filepath.Join(root, "etc/haproxy/haproxy.cfg")
+	if got := readFile(t, cfg); string(got) != string(o1.Config) {
+		t.Fatal("installed haproxy.cfg is not release 1's")
+	}
+	edited := append(readFile(t, cfg), []byte("# edited by the admin\n")...)
+	if err := os.WriteFile(cfg, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rpm("-U", "--nodeps", "--noscripts", r2)
+	if q := rpm("-q", "haproxy"); strings.TrimSpace(q) != "haproxy-2.6.12-2.el9.x86_64" {
+		t.Errorf("rpm -q: %s", q)
+	}
+	if got := readFile(t, cfg); string(got) != string(edited) {
+		t.Error("upgrade replaced the admin's haproxy.cfg")
+	}
+	if got := readFile(t, cfg+".rpmnew"); string(got) != string(o2.Config) {
+		t.Error("haproxy.cfg.rpmnew is not release 2's config")
+	}
+	if got := readFile(t, filepath.Join(root, "usr/sbin/haproxy")); len(got) == 0 {
+		t.Error("binary missing")
+	}
+	// A config file the admin did not edit, unchanged between releases, gets no .rpmnew.
+	if _, err := os.Stat(filepath.Join(root, "etc/logrotate.d/haproxy.rpmnew")); err == nil {
+		t.Error("an unchanged logrotate file got an .rpmnew")
+	}
+}
