@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"harpy/check"
 	"harpy/hversion"
 )
 
@@ -238,6 +240,57 @@ func TestExplain(t *testing.T) {
 	for i, l := range strings.Split(strings.TrimSuffix(ann, "\n"), "\n") {
 		if i > 0 && l != "" && !strings.Contains(l, "  # ") {
 			t.Errorf("line %d has no origin: %q", i+1, l)
+		}
+	}
+}
+
+// TestRendersLintClean: harpy's own lint finds nothing in what harpy renders.
+func TestRendersLintClean(t *testing.T) {
+	for _, name := range embeddedNames(t) {
+		for _, v := range targets {
+			p, err := Load(t.Context(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := Render(p, Options{HAProxy: hversion.MustParse(v)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fs := check.Lint(out.HAProxyCfg, hversion.MustParse(v)); len(fs) > 0 {
+				t.Errorf("%s for %s: %v", name, v, fs)
+			}
+		}
+	}
+}
+
+func BenchmarkLoadRender10k(b *testing.B) {
+	var doc strings.Builder
+	doc.WriteString("extends = \"web-lb\"\n[[backend]]\nname = \"app\"\nservers = [\n")
+	for i := range 10000 {
+		fmt.Fprintf(&doc, "  { name = \"web%d\", address = \"127.%d.%d.%d:8080\" },\n", i, 1+i/65536, i/256%256, i%256)
+	}
+	doc.WriteString("]\n")
+	data := []byte(doc.String())
+	b.ResetTimer()
+	for b.Loop() {
+		p, err := Parse(b.Context(), "big.toml", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Render(p, Options{HAProxy: hversion.MustParse("2.6")}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRenderEmbedded(b *testing.B) {
+	p, err := Load(b.Context(), "rds-read-pool")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Render(p, Options{HAProxy: hversion.MustParse("3.0")}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
