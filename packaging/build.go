@@ -90,9 +90,9 @@ func Build(ctx context.Context, o Options) ([]string, error) {
 	return out, nil
 }
 
-// FileName is the conventional file name of a package: NVRA for rpm
+// fileName is the conventional file name of a package: NVRA for rpm
 // (haproxy-2.6.12-1.el9.x86_64.rpm), name_version-release_arch for deb.
-func FileName(o Options, format string) string {
+func fileName(o Options, format string) string {
 	if format == "deb" {
 		return fmt.Sprintf("%s_%s-%s_%s.deb", o.Name, o.Version, o.Release, debArch(o.Arch))
 	}
@@ -212,7 +212,7 @@ func nfpmInfo(ctx context.Context, o Options, format, scratch string) (*nfpm.Inf
 		info.Priority = "optional"
 		info.Deb = nfpm.Deb{Arch: info.Arch, Compression: "xz"}
 	}
-	return info, FileName(o, format), nil
+	return info, fileName(o, format), nil
 }
 
 // rpmRequires is what rpmbuild would generate for these files (ELF sonames and

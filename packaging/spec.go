@@ -120,7 +120,7 @@ func specText(o Options, l *pkgLayout, source string) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# %s.spec — exported by harpy; rpmbuild -bb makes the same package as harpy's\n", o.Name)
-	p("# native %s. Self-contained: it needs no %%{dist}, %%{_unitdir} or %%systemd_* macros.\n", FileName(o, "rpm"))
+	p("# native %s. Self-contained: it needs no %%{dist}, %%{_unitdir} or %%systemd_* macros.\n", fileName(o, "rpm"))
 	p("# Build: rpmbuild -bb --define \"_sourcedir $PWD\" %s.spec\n\n", o.Name)
 	p("%%global debug_package %%{nil}\n")
 	p("%%global _build_id_links none\n")
@@ -145,7 +145,7 @@ func specText(o Options, l *pkgLayout, source string) string {
 	for _, r := range l.dist.requires {
 		p("Requires:       %s\n", r)
 	}
-	p("\n%%description\n%s\n\n", o.Description)
+	p("\n%%description\n%s\n\n", escapeSpec(o.Description))
 	p("%%prep\n\n%%build\n\n")
 	p("%%install\nmkdir -p %%{buildroot}\ntar -xzf %%{SOURCE0} -C %%{buildroot}\n")
 	for _, e := range l.entries {
