@@ -79,13 +79,18 @@ func (h *HAProxy) wait(p *Proc, addrs []string) {
 
 // Reload starts a new haproxy on the (possibly rewritten) config with -sf, as a reload
 // does: the new process takes the listeners and the old one finishes its connections.
-func (h *HAProxy) Reload(waitAddrs ...string) {
+func (h *HAProxy) Reload(waitAddrs ...string) { h.ReloadWith(nil, waitAddrs...) }
+
+// ReloadWith is Reload with extra haproxy arguments, such as "-x", socket to take the
+// listening sockets over from the old process (seamless reload, 1.8+).
+func (h *HAProxy) ReloadWith(extra []string, waitAddrs ...string) {
 	h.tb.Helper()
 	CheckConfig(h.tb, h.Bin, h.Cfg)
 	old := h.proc
 	h.gen++
-	p := StartProc(h.tb, "haproxy", filepath.Join(h.Dir, "haproxy-"+strconv.Itoa(h.gen)+".out"),
-		h.Bin, "-db", "-f", h.Cfg, "-sf", strconv.Itoa(old.Pid()))
+	args := append([]string{h.Bin, "-db", "-f", h.Cfg}, extra...)
+	args = append(args, "-sf", strconv.Itoa(old.Pid()))
+	p := StartProc(h.tb, "haproxy", filepath.Join(h.Dir, "haproxy-"+strconv.Itoa(h.gen)+".out"), args...)
 	h.proc = p
 	h.wait(p, waitAddrs)
 	select {
