@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,22 +15,51 @@ import (
 	"harpy/hversion"
 	"harpy/packaging"
 	"harpy/profiles"
+	"harpy/specs"
 )
 
 func init() { commands = append(commands, newSpecCmd) }
 
-// packageFlags are the packaging settings shared by `harpy spec` (and meant
-// for `harpy build --format`): they become packaging.Options.
+// packageFlags are the packaging settings shared by `harpy spec` and
+// `harpy build --format`: they become packaging.Options.
 type packageFlags struct {
 	dist, release, profile, stage, out             string
 	packager, vendor, maintainer, compression, key string
+	formats                                        []string
+}
+
+// registerBuild adds the packaging flags to `harpy build`: with --format the
+// pipeline ends in packaging.Step (see step).
+func (f *packageFlags) registerBuild(fs *pflag.FlagSet) {
+	f.register(fs)
+	fs.StringSliceVar(&f.formats, "format", nil, "package the build: rpm, deb or rpm,deb")
+	fs.StringVar(&f.out, "out", "dist", "directory for the packages")
+}
+
+// step is the pipeline's last step for `harpy build --format`, or nil without
+// --format. version is the requested one ("" for the default); the step takes
+// the staged tree, the exact version and USE_SYSTEMD from the build:
+//
+//	st, err := build.Run(ctx, opts, append(build.Steps(), step)) // then step.Made
+func (f *packageFlags) step(cmd *cobra.Command, version string) (*packaging.Step, error) {
+	if len(f.formats) == 0 {
+		return nil, nil
+	}
+	if version == "" {
+		version = specs.Default
+	}
+	o, err := f.options(cmd, version, "", false)
+	if err != nil {
+		return nil, err
+	}
+	o.Version, o.Formats, o.OutDir = "", f.formats, f.out
+	return &packaging.Step{Options: o}, nil
 }
 
 func (f *packageFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.dist, "dist", "", "target dist: el6 (SysV init), el7, el8, el9 (systemd); default: this host's, if it is an el")
 	fs.StringVar(&f.release, "release", "1", "package release (the dist tag is appended: 1.el9)")
 	fs.StringVar(&f.profile, "profile", profiles.Default, "profile whose rendered haproxy.cfg, rsyslog and logrotate files are packaged")
-	fs.StringVar(&f.stage, "stage", "", "package this staged tree instead of building (needs --version)")
 	fs.StringVar(&f.packager, "packager", "", "RPM Packager and changelog author, \"Name <email>\"")
 	fs.StringVar(&f.vendor, "vendor", "", "RPM Vendor (default harpy)")
 	fs.StringVar(&f.maintainer, "maintainer", "", ".deb Maintainer (default: --packager)")
@@ -46,7 +76,9 @@ func (f *packageFlags) options(cmd *cobra.Command, version, stage string, system
 	}
 	host, hostErr := packaging.HostDist()
 	o.Dist = f.dist
-	if o.Dist == "" {
+	if o.Dist == "" && slices.Equal(f.formats, []string{"deb"}) {
+		o.Dist = host
+	} else if o.Dist == "" {
 		if hostErr != nil || !strings.HasPrefix(host, "el") {
 			return o, hint.Errorf("pass --dist el9 (or el6, el7, el8); a binary built here links this host's libraries, and the package's Requires say so",
 				"no --dist given and this host (%s) is not an el release", host)
@@ -140,6 +172,7 @@ built before) or from --stage.`,
 	src.register(cmd.Flags())
 	pf.register(cmd.Flags())
 	cmd.Flags().StringVar(&pf.out, "out", "dist", "directory for the .spec and its source")
+	cmd.Flags().StringVar(&pf.stage, "stage", "", "package this staged tree instead of building (needs --version)")
 	// rpmbuild users sign with rpmsign; the spec has nothing to sign.
 	_ = cmd.Flags().MarkHidden("sign-key")
 	return cmd
