@@ -20,7 +20,10 @@ func randomProfile(r *rand.Rand) *Profile {
 	dur := func() string { return fmt.Sprintf("%d%s", 1+r.IntN(60), pick("ms", "s", "m")) }
 	maybe := func() bool { return r.IntN(2) == 0 }
 	port := 20000
-	nextBind := func() string { port++; return fmt.Sprintf("127.0.0.1:%d", port) }
+	nextBind := func() string {
+		port++
+		return fmt.Sprintf(pick("127.0.0.1:%d", "[::1]:%d", ":%d"), port)
+	}
 	p := &Profile{Description: "random"}
 	p.Global = Global{
 		Log:     &Log{Target: pick("127.0.0.1:514", "/dev/log", "127.0.0.1"), Facility: pick("local0", "local2", "local7", "daemon"), Level: pick("", "info", "notice", "debug")},
@@ -96,7 +99,7 @@ func randomProfile(r *rand.Rand) *Profile {
 		if len(resolverNames) > 0 && maybe() {
 			px.Resolvers = resolverNames[r.IntN(len(resolverNames))]
 			if maybe() {
-				px.ServerTemplate = &ServerTemplate{Prefix: "tpl", Count: 1 + r.IntN(10), Address: pick("localhost:8080", "localhost")}
+				px.ServerTemplate = &ServerTemplate{Prefix: "tpl", Count: 1 + r.IntN(10), Address: pick("localhost:8080", "localhost", "_http._tcp.localhost")}
 			}
 		}
 		for i := range r.IntN(6) {

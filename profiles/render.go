@@ -412,6 +412,16 @@ func (w *cfgWriter) resolvers(name string, r *Resolvers) {
 	w.line("hold", "valid", hold)
 }
 
+// bindWord writes a bind address without IPv6 brackets, which HAProxy before 2.x may not
+// take; the port is after the last colon either way.
+func bindWord(s string) string {
+	host, port, _ := cutLast(s, ':')
+	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && a.Is6() {
+		return a.String() + ":" + port
+	}
+	return s
+}
+
 // hostPortWord writes an address the way every HAProxy version parses it: IPv6 without
 // brackets (HAProxy splits the port at the last colon).
 func hostPortWord(s string) string {
@@ -426,7 +436,7 @@ func (w *cfgWriter) proxy(kind, path string, px *Proxy) {
 	w.section(kind, px.Name)
 	for i, b := range px.Bind {
 		w.at(fmt.Sprintf("%s.bind.%d", path, i))
-		w.line("bind", b)
+		w.line("bind", bindWord(b))
 	}
 	mode := w.p.effectiveMode(px)
 	if px.Mode != "" {
@@ -607,7 +617,7 @@ func (w *cfgWriter) stats() {
 	w.at("stats")
 	w.section("listen", "stats")
 	w.at("stats.bind")
-	w.line("bind", s.Bind)
+	w.line("bind", bindWord(s.Bind))
 	w.at("stats")
 	w.line("mode", "http")
 	w.line("stats", "enable")

@@ -71,6 +71,7 @@ var (
 	durationRE = regexp.MustCompile(`^[0-9]{1,9}(us|ms|s|m|h|d)?$`)
 	hostRE     = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$`)
 	modeOctRE  = regexp.MustCompile(`^0?[0-7]{3}$`)
+	srvRE      = regexp.MustCompile(`^_[A-Za-z0-9-]{1,62}\._(tcp|udp)\.([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$`)
 	prefixRE   = regexp.MustCompile(`^/([A-Za-z0-9_~-]+/)+$`)
 	mysqlRE    = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,32}$`)
 	// A word HAProxy reads as one token: printable, no blank, no quote, no backslash, no #.
@@ -91,7 +92,7 @@ var (
 	globalModes = set("daemon", "master-worker", "foreground")
 	criteria    = set("path", "path_beg", "path_end", "path_reg", "path_sub", "path_dir",
 		"hdr(host)", "hdr_beg(host)", "hdr_end(host)", "hdr_dom(host)", "hdr_reg(host)",
-		"src", "method", "url_param", "dst_port")
+		"src", "method", "dst_port")
 	retryOn = set("none", "conn-failure", "empty-response", "junk-response", "response-timeout",
 		"0rtt-rejected", "all-retryable-errors", "404", "408", "425", "500", "501", "502", "503", "504")
 )
@@ -310,8 +311,8 @@ func (p *Profile) validateGlobal(v *validator) {
 			host, _, err := splitHostPort(g.Log.Target)
 			if err != nil {
 				v.fail("global.log.target", "%q: %v", g.Log.Target, err)
-			} else if a, err := netip.ParseAddr(host); err != nil || !a.IsLoopback() {
-				v.fail("global.log.target", "%q: harpy configures rsyslog on this host, so log to a loopback address like 127.0.0.1:514", g.Log.Target)
+			} else if a, err := netip.ParseAddr(host); err != nil || !a.Is4() || !a.IsLoopback() {
+				v.fail("global.log.target", "%q: harpy configures rsyslog on this host, so log to an IPv4 loopback address like 127.0.0.1:514", g.Log.Target)
 			}
 		}
 		if g.Log.Facility == "" {
@@ -436,10 +437,14 @@ func (p *Profile) validateProxy(v *validator, kind, path string, px *Proxy) {
 			v.fail(ap+".criterion", "missing: one of %s", keys(criteria))
 		}
 		v.word(ap+".value", a.Value)
+		if strings.HasPrefix(a.Value, "-") {
+			// HAProxy would read it as a flag (-i, -m, -f FILE …).
+			v.fail(ap+".value", "%q starts with '-', which HAProxy reads as an ACL flag", a.Value)
+		}
 		if strings.HasSuffix(a.Criterion, "_reg") {
 			v.regex(ap+".value", a.Value)
 		}
-		if strings.HasPrefix(a.Criterion, "path") || strings.HasPrefix(a.Criterion, "hdr") || a.Criterion == "method" || a.Criterion == "url_param" {
+		if strings.HasPrefix(a.Criterion, "path") || strings.HasPrefix(a.Criterion, "hdr") || a.Criterion == "method" {
 			if mode != "http" {
 				v.fail(ap+".criterion", "%s needs mode http", a.Criterion)
 			}
@@ -537,7 +542,7 @@ func (p *Profile) validateProxy(v *validator, kind, path string, px *Proxy) {
 		host, _, err := splitHostPort(t.Address)
 		if err != nil {
 			v.fail(tp+".address", "%q: %v", t.Address, err)
-		} else if _, err := netip.ParseAddr(host); err == nil || !hostRE.MatchString(host) {
+		} else if _, err := netip.ParseAddr(host); err == nil || !hostRE.MatchString(host) && !srvRE.MatchString(host) {
 			v.fail(tp+".address", "%q: a server template resolves a DNS name (or _service._proto.name SRV record)", host)
 		}
 		if px.Resolvers == "" {
