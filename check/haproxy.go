@@ -40,10 +40,7 @@ func HAProxy(ctx context.Context, binary, cfgPath string) error {
 
 // HAProxyOutput is HAProxy that also returns the output (warnings) of a passing check.
 func HAProxyOutput(ctx context.Context, binary, cfgPath string) (string, error) {
-	if binary == "" {
-		binary = DefaultBinary
-	}
-	path, err := exec.LookPath(binary)
+	path, err := resolve(binary)
 	if err != nil {
 		return "", hint.With(fmt.Errorf("check %s: %w", cfgPath, err), "install haproxy, or pass the binary with --binary (harpy build makes one)")
 	}
@@ -64,12 +61,30 @@ func HAProxyOutput(ctx context.Context, binary, cfgPath string) (string, error) 
 	return out.String(), nil
 }
 
+// resolve finds binary on PATH; the default name is also looked for in the sbin
+// directories a non-root PATH often lacks.
+func resolve(binary string) (string, error) {
+	if binary == "" {
+		binary = DefaultBinary
+	}
+	path, err := exec.LookPath(binary)
+	if err == nil || binary != DefaultBinary {
+		return path, err
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
+		if p, err2 := exec.LookPath(dir + "/" + binary); err2 == nil {
+			return p, nil
+		}
+	}
+	return "", err
+}
+
 var versionRE = regexp.MustCompile(`(?m)^HA-?Proxy version ([0-9]+\.[0-9]+(\.[0-9]+)?(-(dev|rc)[0-9]+)?)`)
 
 // BinaryVersion asks an haproxy binary its version (`haproxy -v`).
 func BinaryVersion(ctx context.Context, binary string) (hversion.V, error) {
-	if binary == "" {
-		binary = DefaultBinary
+	if p, err := resolve(binary); err == nil {
+		binary = p
 	}
 	out, err := exec.CommandContext(ctx, binary, "-v").CombinedOutput()
 	if err != nil {
