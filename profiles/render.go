@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"harpy/apply"
 	"harpy/hint"
 	"harpy/hversion"
 	"harpy/rsyslog"
@@ -54,6 +55,17 @@ const (
 	RsyslogPath    = "/etc/rsyslog.d/49-haproxy.conf"
 	LogrotatePath  = "/etc/logrotate.d/haproxy"
 )
+
+// Files lists the output under its install paths, relative to a root directory:
+// apply.WriteChecked(ctx, root, out.Files(), checker) installs it ("/" for the host).
+// The checker finds the staged haproxy.cfg under strings.TrimPrefix(HAProxyCfgPath, "/").
+func (o *Output) Files() []apply.File {
+	return []apply.File{
+		{Name: strings.TrimPrefix(HAProxyCfgPath, "/"), Data: o.HAProxyCfg, Mode: 0o644},
+		{Name: strings.TrimPrefix(RsyslogPath, "/"), Data: o.Rsyslog, Mode: 0o644},
+		{Name: strings.TrimPrefix(LogrotatePath, "/"), Data: o.Logrotate, Mode: 0o644},
+	}
+}
 
 // Render writes p in the syntax of opts.HAProxy; what that version cannot express is an
 // error, never a config that means something else.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +27,7 @@ const (
 
 func newRenderCmd() *cobra.Command {
 	var (
-		profile, version, dist, out, binary string
+		profile, version, dist, out, root, binary string
 		doCheck, explain                    bool
 		sets                                []string
 	)
@@ -35,8 +36,9 @@ func newRenderCmd() *cobra.Command {
 		Short: "Render haproxy.cfg, the rsyslog drop-in and logrotate from a profile",
 		Long: `Render a profile (embedded name or TOML file) in the syntax of the target HAProxy version.
 Without --out, haproxy.cfg is printed. With --out DIR, DIR gets ` + outCfg + `, ` + outRsyslog + ` (for
-/etc/rsyslog.d/) and ` + outLogrotate + ` (for /etc/logrotate.d/haproxy), written atomically; with --check
-the staged haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
+/etc/rsyslog.d/) and ` + outLogrotate + ` (for /etc/logrotate.d/haproxy); --root DIR installs them under
+DIR/etc instead (--root / on this host). Files are written atomically; with --check the staged
+haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()
@@ -57,6 +59,23 @@ the staged haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
 				checker = func(ctx context.Context, staged map[string]string) error {
 					return check.HAProxy(ctx, binary, staged[outCfg])
 				}
+			}
+			if root != "" {
+				if out != "" {
+					return usageError{hint.New("--out and --root both given", "--out DIR writes the three files side by side; --root DIR installs them under DIR/etc")}
+				}
+				if doCheck {
+					cfgName := strings.TrimPrefix(profiles.HAProxyCfgPath, "/")
+					checker = func(ctx context.Context, staged map[string]string) error {
+						return check.HAProxy(ctx, binary, staged[cfgName])
+					}
+				}
+				res, err := apply.WriteChecked(ctx, root, o.Files(), checker)
+				if err != nil {
+					return err
+				}
+				report(c, res)
+				return nil
 			}
 			if out == "" {
 				if checker != nil {
@@ -84,12 +103,7 @@ the staged haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
 			if err != nil {
 				return err
 			}
-			for _, f := range res.Written {
-				fmt.Fprintf(c.OutOrStdout(), "wrote %s\n", f)
-			}
-			for _, f := range res.Unchanged {
-				fmt.Fprintf(c.OutOrStdout(), "unchanged %s\n", filepath.Clean(f))
-			}
+			report(c, res)
 			return nil
 		},
 	}
@@ -98,11 +112,21 @@ the staged haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
 	f.StringVar(&version, "haproxy", profiles.DefaultHAProxy, "target HAProxy version (1.6 … 3.2)")
 	f.StringVar(&dist, "dist", profiles.DefaultDist, "distribution for the rsyslog/logrotate syntax: el6, el7, el8, el9, debian")
 	f.StringVar(&out, "out", "", "directory to write the three files into (atomically)")
+	f.StringVar(&root, "root", "", "install the files under ROOT"+profiles.HAProxyCfgPath+", ROOT"+profiles.RsyslogPath+", ROOT"+profiles.LogrotatePath+" (atomically; --root / for this host)")
 	f.BoolVar(&doCheck, "check", false, `run "haproxy -c" on the staged config before writing it`)
 	f.StringVar(&binary, "binary", check.DefaultBinary, "haproxy binary for --check")
 	f.BoolVar(&explain, "explain", false, "print haproxy.cfg with the profile file:line:column each line comes from")
 	f.StringArrayVar(&sets, "set", nil, "override a profile field: KEY=VALUE, lists by name (backend.app.servers.web10.address=127.0.0.1:8080)")
 	return c
+}
+
+func report(c *cobra.Command, res apply.Result) {
+	for _, f := range res.Written {
+		fmt.Fprintf(c.OutOrStdout(), "wrote %s\n", filepath.Clean(f))
+	}
+	for _, f := range res.Unchanged {
+		fmt.Fprintf(c.OutOrStdout(), "unchanged %s\n", filepath.Clean(f))
+	}
 }
 
 // errLint is returned when lint found directives the target refuses.
