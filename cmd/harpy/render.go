@@ -28,8 +28,8 @@ const (
 func newRenderCmd() *cobra.Command {
 	var (
 		profile, version, dist, out, root, binary string
-		doCheck, explain                    bool
-		sets                                []string
+		doCheck, explain                          bool
+		sets                                      []string
 	)
 	c := &cobra.Command{
 		Use:   "render",
