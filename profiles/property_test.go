@@ -163,19 +163,12 @@ func randomProfile(r *rand.Rand) *Profile {
 // loader and the renderer, and has Debian's haproxy -c accept every one.
 func TestRandomProfilesPassHAProxy(t *testing.T) {
 	bin := testenv.Tool(t, debianHAProxy)
-	n := 200
-	if testing.Short() {
-		n = 20
-	}
+	const n = 200
 	r := rand.New(rand.NewPCG(1, 2))
 	versions := []string{"2.6", "3.0", "3.2"}
 	// Every tenth profile is also rendered for 2.2 and 3.0 and judged by harpy's own
 	// builds of those releases.
-	built := map[string]string{}
-	if !testing.Short() {
-		built["2.2"] = testenv.HAProxy(t, "2.2.9")
-		built["3.0"] = testenv.HAProxy(t, "3.0.11")
-	}
+	built := map[string]string{"2.2": testenv.HAProxy(t, "2.2.9"), "3.0": testenv.HAProxy(t, "3.0.11")}
 	for i := range n {
 		p := randomProfile(r)
 		doc, err := toml.Marshal(p)

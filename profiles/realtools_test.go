@@ -118,9 +118,6 @@ func TestDebianHAProxyAccepts(t *testing.T) {
 
 // TestBuiltHAProxyAccepts: the 2.2 and 3.0 renders pass the binaries harpy's pipeline builds.
 func TestBuiltHAProxyAccepts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds HAProxy 2.2.9 and 3.0.11 (cached); not in -short")
-	}
 	for _, b := range []struct{ release, target string }{{"2.2.9", "2.2"}, {"3.0.11", "3.0"}} {
 		t.Run(b.release, func(t *testing.T) {
 			bin := testenv.HAProxy(t, b.release)
