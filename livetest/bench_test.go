@@ -4,7 +4,8 @@ import "testing"
 
 // BenchmarkWebLBFailover is the bench table's measurement: harpy's web-lb profile against
 // seed 001's own configuration, same machine, same load (wrk -t2 -c50 -d20s, one backend
-// killed at 6 s and restarted at 12 s), plus the profile less retry-on and less redispatch. One run each whatever b.N is; run it with
+// killed at 6 s and restarted at 12 s), plus the profile less retry-on, less redispatch,
+// and with dontlog-normal. One run each whatever b.N is; run it with
 // -benchtime 1x (bench/live.sh does). The figures are metrics, never assertions.
 func BenchmarkWebLBFailover(b *testing.B) {
 	for _, c := range []struct {
@@ -14,10 +15,15 @@ func BenchmarkWebLBFailover(b *testing.B) {
 		{"harpy-profile", startWebLBProfile},
 		// Ablations: the same rendered config less one directive, to show what each earns.
 		{"profile-without-retry-on", func(tb testing.TB) *webLB {
-			return startWebLBProfileWithout(tb, "profile-without-retry-on", "retry-on all-retryable-errors")
+			return startWebLBProfileEdited(tb, "profile-without-retry-on", cfgEdit{Delete: "retry-on all-retryable-errors"})
 		}},
 		{"profile-without-redispatch", func(tb testing.TB) *webLB {
-			return startWebLBProfileWithout(tb, "profile-without-redispatch", "option redispatch 1")
+			return startWebLBProfileEdited(tb, "profile-without-redispatch", cfgEdit{Delete: "option redispatch 1"})
+		}},
+		// Logging every request costs a syscall per request in HAProxy and a line in
+		// rsyslogd; dontlog-normal keeps errors, retries and health checks only.
+		{"profile-plus-dontlog-normal", func(tb testing.TB) *webLB {
+			return startWebLBProfileEdited(tb, "profile-plus-dontlog-normal", cfgEdit{After: "option dontlognull", Insert: "option dontlog-normal"})
 		}},
 		{"seed-001", startSeed001},
 	} {

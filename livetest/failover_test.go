@@ -207,18 +207,38 @@ servers = [
 // and runs it: two nginx backends, the rendered rsyslog drop-in in a real rsyslogd, and
 // Debian's haproxy on the rendered haproxy.cfg.
 func startWebLBProfile(tb testing.TB) *webLB {
-	return startWebLBProfileOn(tb, "harpy-profile", DebianHAProxy(tb), "2.6", "")
+	return startWebLBProfileOn(tb, "harpy-profile", DebianHAProxy(tb), "2.6", cfgEdit{})
 }
 
-// startWebLBProfileWithout is startWebLBProfile with one line deleted from the rendered
-// haproxy.cfg: the benchmark's ablation rows, showing which directive earns the result.
-func startWebLBProfileWithout(tb testing.TB, name, line string) *webLB {
-	return startWebLBProfileOn(tb, name, DebianHAProxy(tb), "2.6", line)
+// cfgEdit changes one line of a rendered haproxy.cfg for the benchmark's ablation rows,
+// which show what a directive earns: Delete removes a line; Insert adds one after After.
+type cfgEdit struct{ Delete, After, Insert string }
+
+func (e cfgEdit) apply(tb testing.TB, cfg string) {
+	tb.Helper()
+	c := readFile(tb, cfg)
+	for _, l := range []string{e.Delete, e.After} {
+		if l != "" && !strings.Contains(c, "\n    "+l+"\n") {
+			tb.Fatalf("rendered %s has no line %q:\n%s", cfg, l, c)
+		}
+	}
+	if e.Delete != "" {
+		c = strings.Replace(c, "\n    "+e.Delete+"\n", "\n", 1)
+	}
+	if e.After != "" {
+		c = strings.Replace(c, "\n    "+e.After+"\n", "\n    "+e.After+"\n    "+e.Insert+"\n", 1)
+	}
+	writeFile(tb, cfg, c)
+}
+
+// startWebLBProfileEdited is startWebLBProfile with an edit of the rendered haproxy.cfg.
+func startWebLBProfileEdited(tb testing.TB, name string, e cfgEdit) *webLB {
+	return startWebLBProfileOn(tb, name, DebianHAProxy(tb), "2.6", e)
 }
 
 // startWebLBProfileOn runs the profile rendered for version on the haproxy binary bin,
-// less line (when not "").
-func startWebLBProfileOn(tb testing.TB, name, bin, version, line string) *webLB {
+// with edit applied to the rendered config.
+func startWebLBProfileOn(tb testing.TB, name, bin, version string, edit cfgEdit) *webLB {
 	tb.Helper()
 	rs := NewRsyslog(tb)
 	backends := []*Nginx{StartNginx(tb, "web10", "127.0.0.10"), StartNginx(tb, "web11", "127.0.0.11")}
@@ -232,13 +252,7 @@ func startWebLBProfileOn(tb testing.TB, name, bin, version, line string) *webLB 
 	}
 	p, out, cfg := renderUserFor(tb, version, dir, webLBUser, data)
 	inter, fall, rise := checkTiming(tb, p, "app")
-	if line != "" {
-		c := readFile(tb, cfg)
-		if !strings.Contains(c, "\n    "+line+"\n") {
-			tb.Fatalf("rendered %s has no line %q:\n%s", cfg, line, c)
-		}
-		writeFile(tb, cfg, strings.Replace(c, "\n    "+line+"\n", "\n", 1))
-	}
+	edit.apply(tb, cfg)
 	rs.Start(tb, out.Rsyslog)
 	logFile := rs.WaitReady(tb, "local6")
 	h := StartHAProxy(tb, bin, cfg, data.Socket, data.Bind)

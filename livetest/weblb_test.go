@@ -28,7 +28,7 @@ func TestWebLB(t *testing.T) {
 			if full, ok := strings.CutPrefix(c.name, "harpy-"); ok {
 				bin = testenv.HAProxy(t, full)
 			}
-			testWebLB(t, startWebLBProfileOn(t, "harpy-profile-"+c.version, bin, c.version, ""))
+			testWebLB(t, startWebLBProfileOn(t, "harpy-profile-"+c.version, bin, c.version, cfgEdit{}))
 		})
 	}
 }
