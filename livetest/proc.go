@@ -54,8 +54,9 @@ func startProc(name, logPath string, argv ...string) (*Proc, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = f, f
-	// Its own process group, so that a crash can be simulated for a master and its workers.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so that a crash can be simulated for a master and its workers;
+	// killed with the test binary if that dies without running its cleanups (-timeout).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s (%s): %w", name, strings.Join(argv, " "), err)
