@@ -41,7 +41,7 @@ func (r failoverResult) figure(scenario, config string) string {
 }
 
 // failoverLoad is the load of the measurement: wrk -t2 -c50 -d20s, one backend
-// killed at 6 s and started again once HAProxy has marked it DOWN.
+// killed at 6 s and started again at 12 s (or once HAProxy has marked it DOWN, if later).
 var failoverLoad = struct {
 	Threads, Conns int
 	Duration       time.Duration
@@ -93,6 +93,10 @@ func runFailover(tb testing.TB, lb *webLB) failoverResult {
 		tb.Errorf("%s: after killing %s: %v (bound inter×fall+1s = %s)", lb.Name, victim.Name, err, downBound)
 	}
 	res.Down = d
+	// Nor before fall checks failed: one failed check must not take a server out.
+	if err == nil && d < lb.Inter*time.Duration(lb.Fall-1)-200*time.Millisecond {
+		tb.Errorf("%s: %s DOWN %s after the kill, before fall=%d checks at inter %s could fail", lb.Name, victim.Name, d, lb.Fall, lb.Inter)
+	}
 
 	sleepUntil(ctx, start.Add(failoverLoad.RestartAt))
 	victim.Start()
@@ -104,6 +108,9 @@ func runFailover(tb testing.TB, lb *webLB) failoverResult {
 		tb.Errorf("%s: after restarting %s: %v (bound inter×rise+1s = %s)", lb.Name, victim.Name, err, upBound)
 	}
 	res.Up = u
+	if err == nil && u < lb.Inter*time.Duration(lb.Rise-1)-200*time.Millisecond {
+		tb.Errorf("%s: %s UP %s after the restart, before rise=%d checks at inter %s could pass", lb.Name, victim.Name, u, lb.Rise, lb.Inter)
+	}
 
 	w := <-wrkDone
 	if w.err != nil {
