@@ -248,3 +248,24 @@ func TestSet(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderValidates: a profile changed in code (as a watcher filling in servers does)
+// is checked again by Render.
+func TestRenderValidates(t *testing.T) {
+	p, err := Load(t.Context(), "web-lb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Backends[0].Servers = append(p.Backends[0].Servers, Server{Name: "x\n    user root", Address: "127.0.0.1:80"})
+	out, err := Render(p, Options{})
+	if err == nil {
+		t.Fatalf("rendered:\n%s", out.HAProxyCfg)
+	}
+	if !strings.Contains(err.Error(), "backend[0].servers[2].name") {
+		t.Errorf("error: %v", err)
+	}
+	built := &Profile{Listens: []*Proxy{{Name: "l", Bind: []string{"127.0.0.1:1"}, Servers: []Server{{Name: "s", Address: "127.0.0.1:0"}}}}}
+	if _, err := Render(built, Options{}); err == nil || !strings.Contains(err.Error(), "(profile built in code): listen[0].servers[0].address") {
+		t.Errorf("built in code: %v", err)
+	}
+}

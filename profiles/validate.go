@@ -117,7 +117,11 @@ func keys(m map[string]bool) string {
 func (p *Profile) validate() error {
 	v := &validator{pos: p.pos}
 	if v.pos == nil {
-		v.pos = func(string) (Pos, bool) { return Pos{File: p.Name}, false }
+		name := p.Name
+		if name == "" {
+			name = "(profile built in code)"
+		}
+		v.pos = func(string) (Pos, bool) { return Pos{File: name}, false }
 	}
 	p.validateGlobal(v)
 	p.validateDefaults(v)
