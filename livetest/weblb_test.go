@@ -34,7 +34,6 @@ func TestWebLB(t *testing.T) {
 }
 
 func testWebLB(t *testing.T, lb *webLB) {
-
 	t.Run("forwardfor", func(t *testing.T) {
 		// Two requests each, so that roundrobin reaches both backends.
 		for _, c := range []struct {
@@ -114,6 +113,35 @@ func testWebLB(t *testing.T, lb *webLB) {
 	if checks == 0 {
 		t.Errorf("%s logged no GET /health_check.html", lb.Backends[1].Name)
 	}
+
+	t.Run("missing health_check.html takes a server out", func(t *testing.T) {
+		// Seed 001's own demonstration: delete the file, the check gets 404, the server
+		// goes DOWN; put it back, it comes UP.
+		n := lb.Backends[1]
+		ctx, cancel := context.WithTimeout(context.Background(), 4*lb.Inter*time.Duration(lb.Fall+lb.Rise))
+		defer cancel()
+		n.SetHealthy(false)
+		if _, err := lb.HAProxy.WaitStatus(ctx, lb.Backend, n.Name, "DOWN"); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := lb.HAProxy.Stat(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := Find(rows, lb.Backend, n.Name); r["check_status"] != "L7STS" || r["check_code"] != "404" {
+			t.Errorf("%s DOWN with check_status %q code %q, want L7STS 404", n.Name, r["check_status"], r["check_code"])
+		}
+		n.SetHealthy(true)
+		if err := lb.HAProxy.WaitChecked(ctx, lb.Backend, n.Name); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = Eventually(ctx, 50*time.Millisecond, func() bool {
+			return containsLine(healthLines(t, lb, n.Name), "Layer7 wrong status, code: 404")
+		})
+		if lines := healthLines(t, lb, n.Name); !containsLine(lines, "Layer7 wrong status, code: 404") {
+			t.Errorf("log file %s has no 404 health-check line for %s:\n%s", lb.LogFile, n.Name, strings.Join(lines, "\n"))
+		}
+	})
 }
 
 // getFrom GETs url from the local address ip and returns the body.
