@@ -22,7 +22,7 @@ harpy:
 # Upstream's download site is not reachable from every machine, so the release
 # tarball is taken from Debian's source packages and passed in as a mirror.
 run: deps tarballs harpy
-	./bin/harpy build --mirror file://$(HARPY_TARBALLS) --out dist/
+	./bin/harpy build --mirror file://$(HARPY_TARBALLS) --format rpm,deb --dist el9 --out dist/
 
 # Everything, with the real tools: what CI runs.
 test: deps tarballs

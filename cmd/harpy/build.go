@@ -52,6 +52,7 @@ func (f *sourceFlags) options(cmd *cobra.Command) (build.Options, error) {
 func newBuildCmd() *cobra.Command {
 	var (
 		src           sourceFlags
+		pf            packageFlags
 		with, without []string
 		jobs          int
 		rebuild       bool
@@ -67,10 +68,20 @@ func newBuildCmd() *cobra.Command {
 			}
 			opts.Request.With, opts.Request.Without = splitList(with), splitList(without)
 			opts.Jobs, opts.Rebuild = jobs, rebuild
-			res, err := build.Build(cmd.Context(), opts)
+			// Packaging options are checked (and the profile rendered) before any build work.
+			step, err := pf.step(cmd, src.version)
 			if err != nil {
 				return err
 			}
+			steps := build.Steps()
+			if step != nil {
+				steps = append(steps, step)
+			}
+			st, err := build.Run(cmd.Context(), opts, steps)
+			if err != nil {
+				return err
+			}
+			res := &st.Result
 			how := "built"
 			if res.Cached {
 				how = "cached"
@@ -78,10 +89,16 @@ func newBuildCmd() *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "haproxy %s %s: %s\n", res.VV.Version, how, res.Binary)
 			fmt.Fprintf(cmd.OutOrStdout(), "features: %s\n", strings.Join(res.Plan.FeatureNames(), " "))
 			fmt.Fprintf(cmd.OutOrStdout(), "staged: %s\n", res.StageDir)
+			if step != nil {
+				for _, p := range step.Made {
+					fmt.Fprintf(cmd.OutOrStdout(), "package: %s\n", p)
+				}
+			}
 			return nil
 		},
 	}
 	src.register(cmd.Flags())
+	pf.registerBuild(cmd.Flags())
 	cmd.Flags().StringSliceVar(&with, "with", nil, "features to add (openssl,pcre,pcre2,pcre2-jit,zlib,lua,systemd,promex,quic)")
 	cmd.Flags().StringSliceVar(&without, "without", nil, "features to leave out; the binary is checked not to have them")
 	cmd.Flags().IntVarP(&jobs, "jobs", "j", 0, "parallel make jobs (default: number of CPUs)")
