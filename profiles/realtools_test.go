@@ -101,10 +101,20 @@ func renderLoopback(t *testing.T, name, version string) *Output {
 	return out
 }
 
+// allProfiles is the embedded profiles and the user profiles in testdata/profiles.
+func allProfiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "profiles", "*.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(embeddedNames(t), files...)
+}
+
 // TestDebianHAProxyAccepts: every render for 2.6 and later passes Debian's haproxy 2.6.
 func TestDebianHAProxyAccepts(t *testing.T) {
 	testenv.Tool(t, debianHAProxy)
-	for _, name := range embeddedNames(t) {
+	for _, name := range allProfiles(t) {
 		for _, v := range targets {
 			if !hversion.MustParse(v).AtLeast(2, 6) {
 				continue
@@ -121,7 +131,7 @@ func TestBuiltHAProxyAccepts(t *testing.T) {
 	for _, b := range []struct{ release, target string }{{"2.2.9", "2.2"}, {"3.0.11", "3.0"}} {
 		t.Run(b.release, func(t *testing.T) {
 			bin := testenv.HAProxy(t, b.release)
-			for _, name := range embeddedNames(t) {
+			for _, name := range allProfiles(t) {
 				t.Run(name, func(t *testing.T) {
 					haproxyC(t, bin, renderLoopback(t, name, b.target).HAProxyCfg)
 				})

@@ -79,6 +79,32 @@ func TestGoldenHAProxyCfg(t *testing.T) {
 	}
 }
 
+// TestGoldenUserProfiles renders the user profiles in testdata/profiles for every target;
+// a version that cannot express one has its error pinned in a .err golden file.
+func TestGoldenUserProfiles(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "profiles", "*.toml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no user profiles: %v", err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".toml")
+		for _, v := range targets {
+			t.Run(name+"/"+v, func(t *testing.T) {
+				p, err := Load(t.Context(), f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := Render(p, Options{HAProxy: hversion.MustParse(v)})
+				if err != nil {
+					golden(t, filepath.Join("user", name, "haproxy-"+v+".err"), []byte(err.Error()+"\n"))
+					return
+				}
+				golden(t, filepath.Join("user", name, "haproxy-"+v+".cfg"), out.HAProxyCfg)
+			})
+		}
+	}
+}
+
 func TestGoldenLogging(t *testing.T) {
 	for _, name := range embeddedNames(t) {
 		for _, d := range dists {
