@@ -13,6 +13,14 @@ import (
 
 const debianHAProxy = "/usr/sbin/haproxy"
 
+// TestLintNamedDefaults: `frontend NAME from DEFAULTS` (2.5+) is not an address.
+func TestLintNamedDefaults(t *testing.T) {
+	cfg := []byte("defaults base\n    mode http\n\nfrontend f from base\n    bind :80\n")
+	if fs := Lint(cfg, hversion.MustParse("2.6")); len(fs) != 0 {
+		t.Errorf("findings: %v", fs)
+	}
+}
+
 func TestLint(t *testing.T) {
 	type want struct {
 		line      int

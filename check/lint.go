@@ -143,7 +143,7 @@ func Lint(cfg []byte, target hversion.V) []Finding {
 			flush()
 			section = words[0]
 			proxyMode = ""
-			if (section == "listen" || section == "frontend") && len(words) > 2 {
+			if (section == "listen" || section == "frontend") && len(words) > 2 && words[2] != "from" {
 				out = append(out, Finding{Line: n, Directive: section + " NAME ADDRESS", Severity: Deprecated,
 					Message: "an address on the section line is the pre-1.5 form", Replacement: "a `bind ADDRESS` line inside the section"})
 			}
@@ -154,7 +154,7 @@ func Lint(cfg []byte, target hversion.V) []Finding {
 		if (section == "listen" || section == "frontend" || section == "backend") && words[0] == "mode" && len(words) > 1 {
 			proxyMode = words[1]
 		}
-		if section == "listen" && words[0] == "stats" && len(words) > 1 && words[1] != "socket" {
+		if (section == "listen" || section == "frontend" || section == "backend") && words[0] == "stats" && len(words) > 1 && words[1] != "socket" {
 			statsLines = append(statsLines, n)
 		}
 		if (section == "listen" || section == "backend") && words[0] == "server" && len(words) > 1 && target.AtLeast(2, 0) {
