@@ -34,7 +34,8 @@ func TestLint(t *testing.T) {
 	}{
 		{"seed004-spark.cfg", "1.6", nil},
 		{"seed004-spark.cfg", "2.0", []want{{33, "reqrep", Deprecated, "http-request replace-path"}}},
-		{"seed004-spark.cfg", "2.6", []want{{33, "reqrep", Removed, "http-request replace-path"}}},
+		{"seed004-spark.cfg", "2.6", []want{{33, "reqrep", Removed, "`http-request replace-path ^/spark/(.*) /\\1` (2.2+)"}}},
+		{"seed004-spark.cfg", "2.1", []want{{33, "reqrep", Removed, "`http-request set-path %[path,regsub(^/spark/,/)]`"}}},
 		{"seed001-web.cfg", "1.5", []want{{28, "frontend NAME ADDRESS", Deprecated, "bind"}}},
 		{"seed001-web.cfg", "2.6", []want{{14, "option httpchk …\\r\\n…", Deprecated, "http-check send"}, {28, "frontend NAME ADDRESS", Deprecated, "bind"}}},
 		{"old-multiproc.cfg", "2.3", []want{{10, "clitimeout", Removed, "timeout client"}, {15, "stats", Removed, "listen stats"}, {16, "stats", Removed, "listen stats"}, {18, "server read1", Removed, "unique"}}},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -187,8 +188,14 @@ func Lint(cfg []byte, target hversion.V) []Finding {
 			if r.removed != "" {
 				msg += ", removed in " + r.removed
 			}
+			repl := r.replacement
+			if r.words[0] == "reqrep" {
+				if exact := reqrepPrefix(words, target); exact != "" {
+					repl = exact
+				}
+			}
 			out = append(out, Finding{Line: n, Directive: strings.Join(r.words, " "), Severity: sev,
-				Message: fmt.Sprintf("%s (target %s)", msg, target), Replacement: r.replacement})
+				Message: fmt.Sprintf("%s (target %s)", msg, target), Replacement: repl})
 		}
 	}
 	flush()
@@ -216,10 +223,71 @@ func matches(words, want []string) bool {
 	return true
 }
 
-// fields splits a config line into words, dropping comments; good enough for keywords.
+// fields splits a config line into words the way HAProxy does for keywords: blanks
+// separate words unless escaped ("\ ") or quoted, and an unescaped # outside quotes starts
+// a comment. Escapes are kept as written.
 func fields(line string) []string {
-	if i := strings.IndexByte(line, '#'); i >= 0 && (i == 0 || line[i-1] != '\\') {
-		line = line[:i]
+	var words []string
+	var cur strings.Builder
+	in := false
+	var quote byte
+	flush := func() {
+		if in {
+			words = append(words, cur.String())
+			cur.Reset()
+			in = false
+		}
 	}
-	return strings.Fields(line)
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == '\\' && i+1 < len(line):
+			cur.WriteByte(c)
+			cur.WriteByte(line[i+1])
+			i++
+			in = true
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else {
+				cur.WriteByte(c)
+			}
+		case c == '"' || c == '\'':
+			quote = c
+			in = true
+		case c == '#':
+			flush()
+			return words
+		case c == ' ' || c == '\t' || c == '\r':
+			flush()
+		default:
+			cur.WriteByte(c)
+			in = true
+		}
+	}
+	flush()
+	return words
+}
+
+// reqrepStrip matches the classic prefix strip on the request line (seed 004):
+// reqrep ^([^\ :]*)\ /prefix/(.*)  \1\ /\2
+var reqrepStrip = regexp.MustCompile(`^\^\(\[\^\\ :\]\*\)\\ (/(?:[A-Za-z0-9_~-]|\\/|/)*)\(\.\*\)$`)
+
+// reqrepPrefix gives the exact modern line for a reqrep that strips a path prefix.
+func reqrepPrefix(words []string, target hversion.V) string {
+	if len(words) != 3 || words[2] != `\1\ /\2` {
+		return ""
+	}
+	m := reqrepStrip.FindStringSubmatch(words[1])
+	if m == nil {
+		return ""
+	}
+	prefix := strings.ReplaceAll(m[1], `\/`, "/")
+	if !strings.HasSuffix(prefix, "/") {
+		return ""
+	}
+	if target.AtLeast(2, 2) || !target.AtLeast(2, 1) {
+		return "`http-request replace-path ^" + prefix + "(.*) /\\1` (2.2+)"
+	}
+	return "`http-request set-path %[path,regsub(^" + prefix + ",/)]`"
 }
