@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"harpy/hint"
 )
@@ -114,11 +115,15 @@ func stage(target string, f File) (string, error) {
 	if mode == 0 {
 		mode = 0o644
 	}
+	uid, gid := -1, -1
 	if fi, err := os.Stat(target); err == nil {
 		if !fi.Mode().IsRegular() {
 			return "", hint.Errorf("remove or rename it", "install %s: not a regular file", target)
 		}
 		mode = fi.Mode().Perm()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			uid, gid = int(st.Uid), int(st.Gid)
+		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("stat %s: %w", target, err)
 	}
@@ -137,6 +142,15 @@ func stage(target string, f File) (string, error) {
 	}
 	if err := tmp.Chmod(mode); err != nil {
 		return fail(err)
+	}
+	// Keep the owner too: /etc/haproxy/haproxy.cfg is often root:haproxy 0640, and a
+	// file the haproxy group cannot read stops a reload.
+	if uid >= 0 && (uid != os.Getuid() || gid != os.Getgid()) {
+		if err := tmp.Chown(uid, gid); err != nil {
+			tmp.Close()
+			os.Remove(name)
+			return "", hint.With(fmt.Errorf("stage %s: keep owner %d:%d: %w", target, uid, gid, err), "run as root or as the file's owner")
+		}
 	}
 	if err := tmp.Sync(); err != nil {
 		return fail(err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"harpy/check"
@@ -98,6 +99,32 @@ func TestWriteChecked(t *testing.T) {
 	}
 	if read(t, cfg) != "new\n" || len(leftovers(t, dir)) > 0 {
 		t.Error("partial write")
+	}
+}
+
+// TestKeepsOwner: a root:haproxy 0640 config stays root:haproxy 0640.
+func TestKeepsOwner(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Fatal("needs root to create a file owned by someone else (CI runs as root)")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(cfg, []byte("old\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(cfg, 0, 4242); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteChecked(t.Context(), dir, []File{{Name: "haproxy.cfg", Data: []byte("new\n")}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if st.Uid != 0 || st.Gid != 4242 || fi.Mode().Perm() != 0o640 {
+		t.Errorf("owner %d:%d mode %v, want 0:4242 0640", st.Uid, st.Gid, fi.Mode().Perm())
 	}
 }
 
