@@ -67,7 +67,7 @@ func checkCfg(t *testing.T, p *Profile, cfg []byte) {
 		}
 	}
 	want := 2 + len(p.Resolvers) + len(p.Frontends) + len(p.Backends) + len(p.Listens)
-	if p.Stats != nil {
+	if p.Stats != nil && !p.Stats.Disabled {
 		want++
 	}
 	if sections != want {

@@ -226,6 +226,20 @@ servers = [ { name = "r1", address = "10.0.1.10:0" } ]
 	}
 }
 
+func TestStatsDisabled(t *testing.T) {
+	p, err := Parse(t.Context(), "mine.toml", []byte("extends = \"rds-read-pool\"\n[stats]\ndisabled = true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Render(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out.HAProxyCfg), "listen stats") {
+		t.Errorf("stats still rendered:\n%s", out.HAProxyCfg)
+	}
+}
+
 func TestSet(t *testing.T) {
 	p, err := Load(t.Context(), "web-lb", "backend.app.servers.web10.address=127.0.0.1:8080", "global.maxconn=100", "defaults.timeout.connect=1s")
 	if err != nil {

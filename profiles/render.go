@@ -635,7 +635,7 @@ func (w *cfgWriter) servers(path string, px *Proxy) {
 
 func (w *cfgWriter) stats() {
 	s := w.p.Stats
-	if s == nil {
+	if s == nil || s.Disabled {
 		return
 	}
 	// Its own listen in mode http: stats inside a mode tcp proxy are silently ignored.

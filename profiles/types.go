@@ -160,6 +160,8 @@ type Stats struct {
 	Auth    string `toml:"auth"` // user:password
 	Admin   bool   `toml:"admin"`
 	Refresh string `toml:"refresh"`
+	// Disabled drops an inherited stats listener.
+	Disabled bool `toml:"disabled"`
 }
 
 // Logging is where rsyslog writes what HAProxy logs.

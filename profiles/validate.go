@@ -153,7 +153,7 @@ func (p *Profile) validate() error {
 			}
 		}
 	}
-	if p.Stats != nil {
+	if p.Stats != nil && !p.Stats.Disabled {
 		p.validateStats(v)
 		if prev, ok := binds[p.Stats.Bind]; ok {
 			v.fail("stats.bind", "address %s is already bound by %s", p.Stats.Bind, displayField(prev))
@@ -163,7 +163,7 @@ func (p *Profile) validate() error {
 		}
 	}
 	p.validateRefs(v)
-	if len(p.Frontends)+len(p.Listens) == 0 && p.Stats == nil {
+	if len(p.Frontends)+len(p.Listens) == 0 && (p.Stats == nil || p.Stats.Disabled) {
 		v.fail("", "no frontend, listen or stats: HAProxy would accept no traffic (and refuses to start)")
 	}
 	if p.Logging.File != "" {
