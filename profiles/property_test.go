@@ -188,7 +188,7 @@ func TestRandomProfilesPassHAProxy(t *testing.T) {
 		if !strings.HasSuffix(string(out.HAProxyCfg), "\n") {
 			t.Fatal("no final newline")
 		}
-		t.Run(name, func(t *testing.T) { haproxyC(t, bin, out.HAProxyCfg) })
+		t.Run(name, func(t *testing.T) { t.Parallel(); haproxyC(t, bin, out.HAProxyCfg) })
 		if i%10 != 0 {
 			continue
 		}
@@ -197,7 +197,7 @@ func TestRandomProfilesPassHAProxy(t *testing.T) {
 			if err != nil {
 				t.Fatalf("render for %s: %v\n%s", bv, err, doc)
 			}
-			t.Run(name+"@"+bv, func(t *testing.T) { haproxyC(t, built[bv], out.HAProxyCfg) })
+			t.Run(name+"@"+bv, func(t *testing.T) { t.Parallel(); haproxyC(t, built[bv], out.HAProxyCfg) })
 		}
 	}
 }
