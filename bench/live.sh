@@ -34,8 +34,11 @@ END {
     c = names[k]
     printf "%-27s %10d %8d %9.0f %7.2f %7.2f\n", c, m[c, "requests"], m[c, "failed"], m[c, "req/s"], m[c, "down-s"], m[c, "up-s"]
   }
-  if (m["seed-001", "req/s"] > 0)
+  if (m["seed-001", "req/s"] > 0) {
     printf "throughput harpy-profile / seed-001: %.2fx (bar: >= 2x with 0 failed)\n", m["harpy-profile", "req/s"] / m["seed-001", "req/s"]
+    if (m["profile-plus-dontlog-normal", "req/s"] > 0)
+      printf "throughput profile-plus-dontlog-normal / seed-001: %.2fx\n", m["profile-plus-dontlog-normal", "req/s"] / m["seed-001", "req/s"]
+  }
 }' "$out"
 
 [ "${1:-}" = --failover-only ] && exit 0
