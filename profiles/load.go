@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -193,7 +194,7 @@ func decodeError(file string, err error, keyPath func(line, col int) string) err
 	if errors.As(err, &de) {
 		l, c := de.Position()
 		field := strings.Join(de.Key(), ".")
-		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		msg := typeMessage(strings.TrimPrefix(de.Error(), "toml: "))
 		if field != "" {
 			return hint.Errorf("fix the value's type or the TOML syntax; see docs/profiles.md", "%s:%d:%d: %s: %s", file, l, c, field, msg)
 		}
@@ -219,4 +220,28 @@ func readProfile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d MiB", path, maxProfileSize>>20)
 	}
 	return os.ReadFile(path)
+}
+
+var mismatchRE = regexp.MustCompile(`^cannot decode TOML (\w+) into .*?(?:of )?type (\S+)$`)
+
+// typeMessage says a type mismatch in TOML's words, not Go's.
+func typeMessage(msg string) string {
+	m := mismatchRE.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	want := "a table"
+	switch t := strings.TrimPrefix(m[2], "*"); {
+	case t == "int" || t == "int64":
+		want = "an integer"
+	case t == "string":
+		want = "a string"
+	case t == "bool":
+		want = "true or false"
+	case t == "[]string":
+		want = "an array of strings"
+	case strings.HasPrefix(t, "[]"):
+		want = "an array of tables"
+	}
+	return fmt.Sprintf("want %s, not a TOML %s", want, m[1])
 }

@@ -21,7 +21,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown key in inline table", "[global]\nlog = { target = \"127.0.0.1:514\", facilty = \"local2\" }\n",
 			[]string{"mine.toml:2:35: global.log.facilty: unknown field"}},
 		{"wrong type", "[global]\nmaxconn = \"lots\"\n",
-			[]string{"mine.toml:2:11:", "global.maxconn", "cannot decode TOML string"}},
+			[]string{"mine.toml:2:11: global.maxconn: want an integer, not a TOML string"}},
 		{"syntax", "[global\n", []string{"mine.toml:1:"}},
 		{"duplicate key", "[global]\nmaxconn = 1\nmaxconn = 2\n", []string{"mine.toml:3:1:", "maxconn"}},
 		{"duplicate server", `extends = "web-lb"
@@ -253,7 +253,7 @@ func TestSet(t *testing.T) {
 	}
 	for _, tt := range []struct{ set, want string }{
 		{"backend.nope.balance=first", `has no entry named "nope"`},
-		{"global.maxconn=lots", "--set global.maxconn: global.maxconn: cannot decode TOML string"}, {"global.maxconns=1", "--set global.maxconns: global.maxconns: unknown field"},
+		{"global.maxconn=lots", "--set global.maxconn: global.maxconn: want an integer, not a TOML string"}, {"global.maxconns=1", "--set global.maxconns: global.maxconns: unknown field"},
 		{"backend.app.servers.web10.address=127.0.0.1:0", "--set backend.app.servers.web10.address: backend[0].servers[0].address"},
 		{"novalue", "no KEY=VALUE"},
 	} {

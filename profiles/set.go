@@ -113,7 +113,7 @@ func checkType(path string, val any) error {
 	case errors.As(err, &sm):
 		return fmt.Errorf("unknown field")
 	case errors.As(err, &de):
-		return errors.New(strings.TrimPrefix(de.Error(), "toml: "))
+		return errors.New(typeMessage(strings.TrimPrefix(de.Error(), "toml: ")))
 	}
 	return err
 }
