@@ -25,6 +25,12 @@ func renderUser(tb testing.TB, dir, userTOML string, data any) (*profiles.Profil
 // renderUserFor is renderUser for another HAProxy version.
 func renderUserFor(tb testing.TB, version, dir, userTOML string, data any) (*profiles.Profile, *profiles.Output, string) {
 	tb.Helper()
+	return renderUserDist(tb, version, "el9", dir, userTOML, data)
+}
+
+// renderUserDist is renderUser for another HAProxy version and distribution.
+func renderUserDist(tb testing.TB, version, dist, dir, userTOML string, data any) (*profiles.Profile, *profiles.Output, string) {
+	tb.Helper()
 	var b bytes.Buffer
 	if err := template.Must(template.New("profile").Parse(userTOML)).Execute(&b, data); err != nil {
 		tb.Fatal(err)
@@ -37,7 +43,7 @@ func renderUserFor(tb testing.TB, version, dir, userTOML string, data any) (*pro
 	if err != nil {
 		tb.Fatalf("load user profile:\n%s\n%v", b.String(), err)
 	}
-	out, err := profiles.Render(p, profiles.Options{HAProxy: hversion.MustParse(version), Dist: "el9"})
+	out, err := profiles.Render(p, profiles.Options{HAProxy: hversion.MustParse(version), Dist: dist})
 	if err != nil {
 		tb.Fatalf("render user profile:\n%s\n%v", b.String(), err)
 	}

@@ -21,6 +21,9 @@ type Rsyslog struct {
 	Dir    string // rsyslogd's files
 	LogDir string // stands for /var/log
 	Conf   string
+	// After is appended after the drop-in, where a system's own rules would follow it
+	// (Debian and EL include /etc/rsyslog.d/*.conf before their catch-all rules).
+	After string
 
 	proc *Proc
 }
@@ -74,7 +77,7 @@ func (r *Rsyslog) Start(tb testing.TB, dropIn []byte) {
 		tb.Fatal(err)
 	}
 	r.Conf = filepath.Join(r.Dir, "rsyslog.conf")
-	writeFile(tb, r.Conf, fmt.Sprintf("global(workDirectory=%q)\n%s\n", filepath.Join(r.Dir, "spool"), adj))
+	writeFile(tb, r.Conf, fmt.Sprintf("global(workDirectory=%q)\n%s\n%s\n", filepath.Join(r.Dir, "spool"), adj, r.After))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, bin, "-N1", "-f", r.Conf).CombinedOutput(); err != nil {
@@ -91,6 +94,19 @@ func (r *Rsyslog) Addr() string { return "127.0.0.1:" + strconv.Itoa(r.Port) }
 var Facilities = map[string]int{
 	"local0": 16, "local1": 17, "local2": 18, "local3": 19,
 	"local4": 20, "local5": 21, "local6": 22, "local7": 23,
+}
+
+// Send sends one message with facility (severity info) to rsyslogd's UDP input.
+func (r *Rsyslog) Send(tb testing.TB, facility, msg string) {
+	tb.Helper()
+	c, err := net.Dial("udp", r.Addr())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := fmt.Fprintf(c, "<%d>livetest: %s", Facilities[facility]*8+6, msg); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // WaitReady sends marked messages with facility until one lands in a file under LogDir,
