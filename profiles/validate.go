@@ -521,7 +521,7 @@ func (p *Profile) validateProxy(v *validator, kind, path string, px *Proxy) {
 		}
 	}
 	if h := px.Health; h != nil {
-		p.validateHealth(v, path+".health", h, mode)
+		p.validateHealth(v, path+".health", h)
 	}
 	seen := map[string]int{}
 	for i, s := range px.Servers {
@@ -566,14 +566,11 @@ func (v *validator) regex(path, s string) {
 	}
 }
 
-func (p *Profile) validateHealth(v *validator, path string, h *Health, mode string) {
+func (p *Profile) validateHealth(v *validator, path string, h *Health) {
 	v.oneOf(path+".type", h.Type, set("tcp", "http", "mysql"))
 	typ := h.kind()
 	switch typ {
-	case "http":
-		if mode != "http" {
-			// HTTP checks work in tcp mode too, but a tcp profile rarely means it.
-		}
+	case "http": // HTTP checks work in mode tcp too
 		v.oneOf(path+".method", h.Method, methods)
 		if h.Path == "" {
 			v.fail(path+".path", "an http check needs a path, like /health")
