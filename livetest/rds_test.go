@@ -292,6 +292,13 @@ func TestRDSReadPool(t *testing.T) {
 		if want := map[string]string{"read1": "UP", "read2": "UP", "master": "UP"}; fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("stats page %s: %v, want %v", statsPage, got, want)
 		}
+		// The page a person (or seed 002's check_haproxy.sh) opens answers 200 and names them.
+		code, body := get(t, ctx, statsPage)
+		for _, n := range []string{"mysql", "read1", "read2", "master"} {
+			if code != 200 || !strings.Contains(body, n) {
+				t.Errorf("stats page %s: %d, %q in the page: %v", statsPage, code, n, strings.Contains(body, n))
+			}
+		}
 	})
 
 	t.Run("both replicas down: the backup master serves", func(t *testing.T) {
