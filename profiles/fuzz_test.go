@@ -66,7 +66,7 @@ func checkCfg(t *testing.T, p *Profile, cfg []byte) {
 			t.Fatalf("line %d: unexpected directive: %q", i+1, l)
 		}
 	}
-	want := 2 + len(p.Resolvers) + len(p.Frontends) + len(p.Backends) + len(p.Listens)
+	want := 2 + len(p.Resolvers) + live(p.Frontends) + live(p.Backends) + live(p.Listens)
 	if p.Stats != nil && !p.Stats.Disabled {
 		want++
 	}

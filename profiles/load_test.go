@@ -226,6 +226,39 @@ servers = [ { name = "r1", address = "10.0.1.10:0" } ]
 	}
 }
 
+// TestDrop: a user renames an inherited backend by dropping it and adding another.
+func TestDrop(t *testing.T) {
+	doc := `extends = "web-lb"
+[[frontend]]
+name = "main"
+default_backend = "web"
+[[backend]]
+name = "app"
+drop = true
+[[backend]]
+name = "web"
+balance = "leastconn"
+servers = [ { name = "w1", address = "127.0.0.1:8080" } ]
+`
+	p, err := Parse(t.Context(), "mine.toml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Render(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := string(out.HAProxyCfg)
+	if strings.Contains(cfg, "backend app") || !strings.Contains(cfg, "backend web\n    balance leastconn") || !strings.Contains(cfg, "default_backend web") {
+		t.Errorf("drop/rename:\n%s", cfg)
+	}
+	// A dropped backend can no longer be used.
+	_, err = Parse(t.Context(), "mine.toml", []byte("extends = \"web-lb\"\n[[backend]]\nname = \"app\"\ndrop = true\n"))
+	if err == nil || !strings.Contains(err.Error(), `frontend[0].default_backend: no backend or listen named "app"`) {
+		t.Errorf("err: %v", err)
+	}
+}
+
 func TestStatsDisabled(t *testing.T) {
 	p, err := Parse(t.Context(), "mine.toml", []byte("extends = \"rds-read-pool\"\n[stats]\ndisabled = true\n"))
 	if err != nil {

@@ -204,7 +204,7 @@ func renderCfg(p *Profile, v hversion.V, explain bool, origins *[]Origin) ([]byt
 	}
 	for _, list := range [][]*Proxy{p.Frontends, p.Backends, p.Listens} {
 		for _, px := range list {
-			if px.Mode != "" && px.Mode != p.effectiveMode(&Proxy{}) {
+			if !px.Drop && px.Mode != "" && px.Mode != p.effectiveMode(&Proxy{}) {
 				w.mixed = true
 			}
 		}
@@ -457,6 +457,9 @@ func hostPortWord(s string) string {
 }
 
 func (w *cfgWriter) proxy(kind, path string, px *Proxy) {
+	if px.Drop {
+		return
+	}
 	w.at(path + ".name")
 	w.section(kind, px.Name)
 	for i, b := range px.Bind {

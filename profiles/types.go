@@ -103,6 +103,8 @@ type Proxy struct {
 	Servers        []Server        `toml:"servers"`
 	ServerTemplate *ServerTemplate `toml:"server_template"`
 	Maxconn        int             `toml:"maxconn"`
+	// Drop removes a section inherited through extends (named like it) from the output.
+	Drop bool `toml:"drop"`
 }
 
 // ACL is `acl NAME CRITERION VALUE`.

@@ -140,6 +140,9 @@ func (p *Profile) validate() error {
 				v.fail(path, "empty section")
 				continue
 			}
+			if px.Drop {
+				continue
+			}
 			p.validateProxy(v, k.key, path, px)
 			if prev, ok := names[px.Name]; ok && px.Name != "" {
 				v.fail(path+".name", "duplicate name %q (also %s)", px.Name, displayField(prev))
@@ -163,7 +166,7 @@ func (p *Profile) validate() error {
 		}
 	}
 	p.validateRefs(v)
-	if len(p.Frontends)+len(p.Listens) == 0 && (p.Stats == nil || p.Stats.Disabled) {
+	if live(p.Frontends)+live(p.Listens) == 0 && (p.Stats == nil || p.Stats.Disabled) {
 		v.fail("", "no frontend, listen or stats: HAProxy would accept no traffic (and refuses to start)")
 	}
 	if p.Logging.File != "" {
@@ -186,6 +189,17 @@ func (p *Profile) validate() error {
 		return a.Col < b.Col
 	})
 	return hint.With(fmt.Errorf("profile %s:\n%w", p.Name, v.errs), "fix the fields named above; docs/profiles.md lists what each accepts")
+}
+
+// live counts the sections that are not dropped.
+func live(list []*Proxy) int {
+	n := 0
+	for _, px := range list {
+		if px != nil && !px.Drop {
+			n++
+		}
+	}
+	return n
 }
 
 func sortedKeys[T any](m map[string]T) []string {
@@ -660,13 +674,8 @@ func (p *Profile) validateStats(v *validator) {
 
 func (p *Profile) validateRefs(v *validator) {
 	backends := map[string]string{} // name → mode
-	for _, px := range p.Backends {
-		if px != nil {
-			backends[px.Name] = p.effectiveMode(px)
-		}
-	}
-	for _, px := range p.Listens {
-		if px != nil {
+	for _, px := range append(append([]*Proxy{}, p.Backends...), p.Listens...) {
+		if px != nil && !px.Drop {
 			backends[px.Name] = p.effectiveMode(px)
 		}
 	}
@@ -681,7 +690,7 @@ func (p *Profile) validateRefs(v *validator) {
 	}
 	check := func(kind string, list []*Proxy) {
 		for i, px := range list {
-			if px == nil {
+			if px == nil || px.Drop {
 				continue
 			}
 			path := fmt.Sprintf("%s.%d", kind, i)
