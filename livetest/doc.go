@@ -1,10 +1,28 @@
 // Package livetest proves harpy's rendered profiles against real servers under real traffic
-// and real failures: nginx, MariaDB, rsyslogd, dnsmasq and Debian's haproxy, all started as
-// plain processes on loopback addresses with their own directories under t.TempDir().
+// and real failures: nginx, MariaDB, rsyslogd, dnsmasq and Debian's haproxy (plus harpy's
+// own builds through internal/testenv), all started as plain processes on loopback
+// addresses with their own directories and pid files under t.TempDir(), stopped by pid.
 //
-// The scenarios are this package's tests; each prints its figures as "FIGURE key=value …"
-// lines (t.Logf) so that bench/live.sh can collect them into a table. Helpers take a
-// testing.TB, stop what they started in t.Cleanup and bound every wait with a context.
+// Scenarios (the tests):
+//   - TestWebLB: web-lb (seed 001) under wrk while a backend is killed and restarted: no
+//     failed request, DOWN/UP within the profile's inter×fall / inter×rise, health-check
+//     lines in the file the rendered rsyslog drop-in writes, X-Forwarded-For at nginx,
+//     seed 001's own 404 demonstration.
+//   - TestWebLBReload: three reloads under wrk, master-worker USR2, -sf and -sf -x.
+//   - TestRDSReadPool: rds-read-pool (seeds 000/002) on three MariaDB servers named by
+//     dnsmasq: mysql-check, backup master, leastconn, stats page, 1,000 checks without a
+//     blocked host (and a control that gets blocked), an A record change without reload.
+//   - TestSparkAdmin: spark-admin (seed 004) on fake Spark masters, on 2.2, 2.6 and 3.0.
+//   - TestRsyslogDropIns: the drop-in of every dist routes HAProxy's facility, and only it.
 //
+// Each profile is rendered from a user profile that `extends` the embedded one and
+// overrides only what a loopback test must (addresses, log target, log file, pid file,
+// stats socket), plus what a test names in its comment (e.g. a shorter check interval).
+// Where the profile cannot express a test condition, the rendered file is edited and the
+// edit is explained where it is made (e.g. `source` for the MariaDB checks).
+//
+// Each scenario prints its figures as "FIGURE key=value …" lines (t.Logf), which
+// bench/live.sh collects; BenchmarkWebLBFailover is the bench table's measurement.
+// Helpers take a testing.TB, stop what they started in t.Cleanup and bound every wait.
 // A missing tool fails the test when CI=true or HARPY_REAL=1 and skips it elsewhere.
 package livetest
