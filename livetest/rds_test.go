@@ -93,6 +93,7 @@ func withSource(tb testing.TB, cfgPath, section, ip string) {
 // master serving only when both replicas are down, leastconn, the stats page, no host
 // blocked after 1,000 checks, and an A record change followed without a reload.
 func TestRDSReadPool(t *testing.T) {
+	Long(t)
 	client := MariaDBClient(t)
 	ips := map[string]string{"read1": "127.0.0.21", "read2": "127.0.0.22", "master": "127.0.0.23", "read2-moved": "127.0.0.24"}
 	port := FreePortOn(t, ips["read1"], ips["read2"], ips["master"], ips["read2-moved"])

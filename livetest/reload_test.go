@@ -18,6 +18,7 @@ import (
 // Failed requests are counted; the master-worker reload must lose none. Plain -sf can
 // lose the connections waiting in the old process's accept queue (measured, not asserted).
 func TestWebLBReload(t *testing.T) {
+	Long(t)
 	for _, c := range []struct {
 		name     string
 		mustZero bool

@@ -50,6 +50,7 @@ bind = "{{.Stats}}"
 // Debian's 2.6 and on harpy's own builds of 2.2.9 and 3.0.11, each rendered for its
 // version.
 func TestSparkAdmin(t *testing.T) {
+	Long(t)
 	for _, c := range []struct{ name, version string }{
 		{"debian-2.6", "2.6"},
 		{"harpy-2.2.9", "2.2"},

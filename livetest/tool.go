@@ -34,3 +34,12 @@ func Tool(tb testing.TB, name, debPackage string) string {
 	tb.Skip(msg)
 	return ""
 }
+
+// Long marks a scenario that takes tens of seconds: `go test -short` (make test-short)
+// leaves it out, except where real tools are required (CI=true, HARPY_REAL=1).
+func Long(tb testing.TB) {
+	tb.Helper()
+	if testing.Short() && !RealRequired() {
+		tb.Skip("live scenario of tens of seconds; run without -short")
+	}
+}

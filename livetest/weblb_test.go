@@ -19,6 +19,7 @@ import (
 // log file rsyslogd writes, UP after rise, and X-Forwarded-For at the backends. On
 // Debian's 2.6 (the bench's baseline) and on harpy's own build of 3.0.11.
 func TestWebLB(t *testing.T) {
+	Long(t)
 	for _, c := range []struct{ name, version string }{
 		{"debian-2.6", "2.6"},
 		{"harpy-3.0.11", "3.0"},
