@@ -9,6 +9,8 @@
 //     lines in the file the rendered rsyslog drop-in writes, X-Forwarded-For at nginx,
 //     seed 001's own 404 demonstration.
 //   - TestWebLBReload: three reloads under wrk, master-worker USR2, -sf and -sf -x.
+//   - TestWebLBRetries: a GET meeting a server that hangs up is retried elsewhere; a POST
+//     is never sent twice.
 //   - TestRDSReadPool: rds-read-pool (seeds 000/002) on three MariaDB servers named by
 //     dnsmasq: mysql-check, backup master, leastconn, stats page, 1,000 checks without a
 //     blocked host (and a control that gets blocked), an A record change without reload.

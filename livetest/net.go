@@ -105,3 +105,5 @@ func SocketDir(tb testing.TB) string {
 	tb.Cleanup(func() { os.RemoveAll(d) })
 	return d
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
