@@ -4,7 +4,8 @@
 // addresses with their own directories and pid files under t.TempDir(), stopped by pid.
 //
 // Scenarios (the tests):
-//   - TestWebLB: web-lb (seed 001) under wrk while a backend is killed and restarted: no
+//   - TestWebLB: web-lb (seed 001) under wrk while a backend is killed and restarted, on
+//     Debian's 2.6 and harpy's 2.2.9 and 3.0.11 builds: no
 //     failed request, DOWN/UP within the profile's inter×fall / inter×rise, health-check
 //     lines in the file the rendered rsyslog drop-in writes, X-Forwarded-For at nginx,
 //     seed 001's own 404 demonstration.

@@ -17,11 +17,13 @@ import (
 // TestWebLB proves the web-lb profile (seed 001) under wrk load while a backend dies and
 // comes back: no failed request, DOWN within inter×fall with the health-check lines in the
 // log file rsyslogd writes, UP after rise, and X-Forwarded-For at the backends. On
-// Debian's 2.6 (the bench's baseline) and on harpy's own build of 3.0.11.
+// Debian's 2.6 (the bench's baseline) and on harpy's own builds of 2.2.9 and 3.0.11, each
+// rendered for its version.
 func TestWebLB(t *testing.T) {
 	Long(t)
 	for _, c := range []struct{ name, version string }{
 		{"debian-2.6", "2.6"},
+		{"harpy-2.2.9", "2.2"},
 		{"harpy-3.0.11", "3.0"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
