@@ -5,10 +5,9 @@
 //
 // Scenarios (the tests):
 //   - TestWebLB: web-lb (seed 001) under wrk while a backend is killed and restarted, on
-//     Debian's 2.6 and harpy's 2.2.9 and 3.0.11 builds: no
-//     failed request, DOWN/UP within the profile's inter×fall / inter×rise, health-check
-//     lines in the file the rendered rsyslog drop-in writes, X-Forwarded-For at nginx,
-//     seed 001's own 404 demonstration.
+//     Debian's 2.6 and harpy's 2.2.9 and 3.0.11 builds: no failed request, DOWN/UP within
+//     the profile's inter×fall / inter×rise, health-check lines in the file the rendered
+//     rsyslog drop-in writes, X-Forwarded-For at nginx, seed 001's own 404 demonstration.
 //   - TestWebLBReload: three reloads under wrk, master-worker USR2, -sf and -sf -x.
 //   - TestWebLBRetries: a GET meeting a server that hangs up is retried elsewhere; a POST
 //     is never sent twice.
