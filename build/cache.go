@@ -64,7 +64,8 @@ func (c *Cache) lock(ctx context.Context, key string) (func(), error) {
 			return nil, err
 		}
 	case <-ctx.Done():
-		f.Close() // unblocks nothing, but the process is ending
+		// The flock goroutine stays blocked until the holder releases; closing the file
+		// when it returns would race with it, and the process is ending anyway.
 		return nil, ctx.Err()
 	}
 	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
