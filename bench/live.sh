@@ -43,7 +43,7 @@ END {
 
 [ "${1:-}" = --failover-only ] && exit 0
 
-go test -count=1 -v -run '^(TestWebLB|TestWebLBReload|TestRDSReadPool|TestSparkAdmin)$' -timeout 15m ./livetest >"$out" 2>&1 || {
+go test -count=1 -v -run '^(TestWebLB|TestWebLBReload|TestWebLBRetries|TestRDSReadPool|TestSparkAdmin)$' -timeout 15m ./livetest >"$out" 2>&1 || {
   cat "$out" >&2
   exit 1
 }
