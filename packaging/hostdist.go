@@ -8,9 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 
+	"harpy/build"
 	"harpy/hint"
 )
 
@@ -77,12 +77,7 @@ func StagedSystemd(ctx context.Context, stage string) (bool, error) {
 	if err != nil {
 		return false, hint.With(fmt.Errorf("run %s -vv: %w", bin, err), "pass a staged tree built on this host")
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "Feature list") {
-			return slices.Contains(strings.Fields(line), "+SYSTEMD"), nil
-		}
-	}
-	return false, nil
+	return build.ParseVV(string(out)).Features["SYSTEMD"], nil
 }
 
 // article prefixes a dist name with "a" or "an" as it is read aloud ("an el9").
