@@ -319,6 +319,10 @@ func (w *cfgWriter) defaults() {
 		w.at("defaults.dontlognull")
 		w.line("option", "dontlognull")
 	}
+	if d.DontlogNormal {
+		w.at("defaults.dontlog_normal")
+		w.line("option", "dontlog-normal")
+	}
 	if d.LogHealthChecks {
 		w.at("defaults.log_health_checks")
 		w.line("option", "log-health-checks")

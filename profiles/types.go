@@ -57,6 +57,7 @@ type Defaults struct {
 	Redispatch       *bool    `toml:"redispatch"`
 	LogHealthChecks  bool     `toml:"log_health_checks"`
 	Dontlognull      *bool    `toml:"dontlognull"`
+	DontlogNormal    bool     `toml:"dontlog_normal"` // log errors, retries, redispatches; not every success
 	HTTPKeepAlive    bool     `toml:"http_keep_alive"`
 	Forwardfor       bool     `toml:"forwardfor"`
 	ForwardforExcept string   `toml:"forwardfor_except"`
