@@ -15,6 +15,8 @@ pkgs=(
   nginx-light mariadb-server mariadb-client dnsmasq-base wrk socat curl iproute2
   # source tarballs, bench arithmetic
   dpkg-dev bc
+  # base tools the tests call (present on Debian, listed so a slimmer image gets them)
+  e2fsprogs util-linux binutils coreutils
 )
 missing=()
 for p in "${pkgs[@]}"; do
