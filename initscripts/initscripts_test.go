@@ -165,7 +165,7 @@ func TestInitScriptLifecycle(t *testing.T) {
 			cfg := filepath.Join(dir, "haproxy.cfg")
 			writeCfg := func(extra string) {
 				must(t, os.WriteFile(cfg, []byte(fmt.Sprintf(
-					"global\n    stats socket %s/stats level admin\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    bind 127.0.0.1:%d\n    http-request return status 200 content-type text/plain string ok\n%s",
+					"global\n    stats socket %s/stats level admin expose-fd listeners\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    bind 127.0.0.1:%d\n    http-request return status 200 content-type text/plain string ok\n%s",
 					dir, port, extra)), 0o644))
 			}
 			writeCfg("")
@@ -211,6 +211,11 @@ func TestInitScriptLifecycle(t *testing.T) {
 			waitServing(t, port)
 			if after := pid(); after == before || after == "" {
 				t.Fatalf("reload kept pid %q (was %q)", after, before)
+			}
+			// The new process took the listeners over the stats socket (-x), so none was
+			// refused while old and new both ran.
+			if cmdline, _ := os.ReadFile("/proc/" + pid() + "/cmdline"); !bytes.Contains(cmdline, []byte("-x\x00"+dir+"/stats\x00")) {
+				t.Errorf("reload did not pass -x %s/stats: %q", dir, cmdline)
 			}
 			expect("restart", 0, "Starting haproxy")
 			waitServing(t, port)

@@ -296,6 +296,12 @@ func (w *cfgWriter) global() {
 		if s.Level != "" {
 			words = append(words, "level", s.Level)
 		}
+		// Lets a reload take the listening sockets from the old process (haproxy -x, the
+		// el6 init script does it), so no connection is refused while both run. 1.8+,
+		// admin level only.
+		if s.Level == "admin" && w.v.AtLeast(1, 8) {
+			words = append(words, "expose-fd", "listeners")
+		}
 		w.at("global.stats_socket")
 		w.line(words...)
 	}
@@ -330,6 +336,9 @@ func (w *cfgWriter) defaults() {
 	if mode == "http" && d.HTTPKeepAlive {
 		w.at("defaults.http_keep_alive")
 		w.line("option", "http-keep-alive")
+	}
+	if !w.mixed {
+		w.idleClose(mode, true)
 	}
 	if !w.mixed {
 		w.forwardfor(mode)
@@ -392,6 +401,15 @@ func (w *cfgWriter) forwardfor(mode string) {
 	case d.Forwardfor:
 		w.at("defaults.forwardfor")
 		w.line("option", "forwardfor")
+	}
+}
+
+// idleClose emits idle-close-on-response (2.6+, http, client side only): HAProxy warns
+// when a tcp proxy inherits it.
+func (w *cfgWriter) idleClose(mode string, clientSide bool) {
+	if mode == "http" && clientSide && w.p.Defaults.IdleCloseOnResponse && w.v.AtLeast(2, 6) {
+		w.at("defaults.idle_close_on_response")
+		w.line("option", "idle-close-on-response")
 	}
 }
 
@@ -482,6 +500,7 @@ func (w *cfgWriter) proxy(kind, path string, px *Proxy) {
 	if w.mixed {
 		w.modeOptions(mode, kind != "backend")
 		w.forwardfor(mode)
+		w.idleClose(mode, kind != "backend")
 	}
 	if kind != "frontend" {
 		w.backendOptions(path, px, mode)

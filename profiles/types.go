@@ -51,18 +51,22 @@ type StatsSocket struct {
 
 // Defaults is HAProxy's defaults section.
 type Defaults struct {
-	Mode             string   `toml:"mode"`
-	Retries          int      `toml:"retries"`
-	RetryOn          string   `toml:"retry_on"` // emitted from 2.0 only
-	Redispatch       *bool    `toml:"redispatch"`
-	LogHealthChecks  bool     `toml:"log_health_checks"`
-	Dontlognull      *bool    `toml:"dontlognull"`
-	DontlogNormal    bool     `toml:"dontlog_normal"` // log errors, retries, redispatches; not every success
-	HTTPKeepAlive    bool     `toml:"http_keep_alive"`
-	Forwardfor       bool     `toml:"forwardfor"`
-	ForwardforExcept string   `toml:"forwardfor_except"`
-	Maxconn          int      `toml:"maxconn"`
-	Timeout          Timeouts `toml:"timeout"`
+	Mode            string `toml:"mode"`
+	Retries         int    `toml:"retries"`
+	RetryOn         string `toml:"retry_on"` // emitted from 2.0 only
+	Redispatch      *bool  `toml:"redispatch"`
+	LogHealthChecks bool   `toml:"log_health_checks"`
+	Dontlognull     *bool  `toml:"dontlognull"`
+	DontlogNormal   bool   `toml:"dontlog_normal"` // log errors, retries, redispatches; not every success
+	HTTPKeepAlive   bool   `toml:"http_keep_alive"`
+	// IdleCloseOnResponse keeps idle keep-alive connections open through a reload's soft
+	// stop until their next request is answered with "Connection: close". Emitted from
+	// 2.6; before 2.4 HAProxy did this by default.
+	IdleCloseOnResponse bool     `toml:"idle_close_on_response"`
+	Forwardfor          bool     `toml:"forwardfor"`
+	ForwardforExcept    string   `toml:"forwardfor_except"`
+	Maxconn             int      `toml:"maxconn"`
+	Timeout             Timeouts `toml:"timeout"`
 }
 
 // Timeouts are durations: "10s", "1m", "500ms" or a bare number of milliseconds.
