@@ -19,12 +19,9 @@ import (
 // `rtld(GNU_HASH)` when the file has a GNU hash table but no SysV one.
 // A file that is not ELF yields nothing.
 func elfRequires(path string) ([]string, error) {
-	if ok, err := isELF(path); err != nil || !ok {
+	f, err := openELF(path)
+	if f == nil || err != nil {
 		return nil, err
-	}
-	f, err := elf.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read ELF %s: %w", path, err)
 	}
 	defer f.Close()
 	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
@@ -66,6 +63,16 @@ func elfRequires(path string) ([]string, error) {
 
 // elfNeeded lists the DT_NEEDED sonames of an ELF file (nil for non-ELF).
 func elfNeeded(path string) ([]string, error) {
+	f, err := openELF(path)
+	if f == nil || err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.DynString(elf.DT_NEEDED)
+}
+
+// openELF opens an ELF file; a file that is not ELF gives (nil, nil).
+func openELF(path string) (*elf.File, error) {
 	if ok, err := isELF(path); err != nil || !ok {
 		return nil, err
 	}
@@ -73,8 +80,7 @@ func elfNeeded(path string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read ELF %s: %w", path, err)
 	}
-	defer f.Close()
-	return f.DynString(elf.DT_NEEDED)
+	return f, nil
 }
 
 // elfArch maps the binary's machine to rpm's arch name.
