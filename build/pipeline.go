@@ -63,6 +63,13 @@ type Step interface {
 // skipper is implemented by steps that have nothing to do in some states.
 type skipper interface{ Skip(s *State) bool }
 
+// Preflighter is implemented by steps that can tell before any work whether their
+// options are usable. Run calls every step's Preflight, in order, before the first Run:
+// a bad option fails in milliseconds, before a download or a compile.
+type Preflighter interface {
+	Preflight(ctx context.Context, s *State) error
+}
+
 // Steps is the build pipeline, in order.
 func Steps() []Step {
 	return []Step{
@@ -80,7 +87,7 @@ func Steps() []Step {
 	}
 }
 
-// Run runs steps in order. Steps that skip themselves are reported as skipped.
+// Run preflights every step, then runs them in order; a step that skips itself is not run.
 func Run(ctx context.Context, opts Options, steps []Step) (*State, error) {
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
@@ -93,6 +100,13 @@ func Run(ctx context.Context, opts Options, steps []Step) (*State, error) {
 	}
 	s := &State{Opts: opts}
 	defer s.release()
+	for _, st := range steps {
+		if p, ok := st.(Preflighter); ok {
+			if err := p.Preflight(ctx, s); err != nil {
+				return s, fmt.Errorf("%s: %w", st, err)
+			}
+		}
+	}
 	for _, st := range steps {
 		if sk, ok := st.(skipper); ok && sk.Skip(s) {
 			continue
