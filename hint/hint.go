@@ -45,3 +45,24 @@ func Of(err error) string {
 	}
 	return ""
 }
+
+// badInput marks an error as the user's own bad usage or input (a flag, an argument, the
+// content of a profile, recipe or inventory), as opposed to a failure of the work.
+type badInput struct{ error }
+
+func (e badInput) Unwrap() error { return e.error }
+
+// Input marks err as bad usage or input: the CLI exits 2 for it instead of 1. The mark
+// survives wrapping with fmt.Errorf("…: %w", err). A nil err stays nil.
+func Input(err error) error {
+	if err == nil {
+		return nil
+	}
+	return badInput{err}
+}
+
+// IsInput reports whether err (or anything it wraps) was marked with Input.
+func IsInput(err error) bool {
+	var b badInput
+	return errors.As(err, &b)
+}
