@@ -16,7 +16,7 @@ tarballs:
 	bash scripts/tarballs.sh $(HARPY_TARBALLS)
 
 harpy:
-	$(GO) build -o bin/harpy ./cmd/harpy
+	$(GO) build -ldflags "-X main.buildVersion=$$(git describe --always --dirty 2>/dev/null || echo unknown)" -o bin/harpy ./cmd/harpy
 
 # The main job on embedded defaults: build and package the default HAProxy release.
 # Upstream's download site is not reachable from every machine, so the release

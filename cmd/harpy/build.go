@@ -11,7 +11,6 @@ import (
 	"harpy/specs"
 )
 
-func init() { commands = append(commands, newBuildCmd, newFetchCmd, newVersionsCmd) }
 
 // sourceFlags are shared by fetch and build.
 type sourceFlags struct {

@@ -11,7 +11,6 @@ import (
 	"harpy/hversion"
 )
 
-func init() { commands = append(commands, newCheckCmd) }
 
 func newCheckCmd() *cobra.Command {
 	var version, binary string
@@ -32,14 +31,14 @@ target version (--haproxy, default: the binary's version) deprecated or removed,
 			var err error
 			if version != "" {
 				if target, err = hversion.Parse(version); err != nil {
-					return usageError{err}
+					return hint.Input(err)
 				}
 			} else if !noHAProxy {
 				if target, err = check.BinaryVersion(ctx, binary); err != nil {
 					return err
 				}
 			} else {
-				return usageError{hint.New("--no-haproxy needs --haproxy", "name the target version, e.g. --haproxy 2.6")}
+				return hint.Input(hint.New("--no-haproxy needs --haproxy", "name the target version, e.g. --haproxy 2.6"))
 			}
 			findings, err := check.LintFile(file, target)
 			if err != nil {

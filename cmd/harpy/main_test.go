@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 
@@ -15,6 +16,11 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"harpy": func() { os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
+		// harpy-rc runs harpy and prints its exit code, so scripts can pin the code itself.
+		"harpy-rc": func() {
+			fmt.Fprintf(os.Stderr, "[exit %d]\n", Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+			os.Exit(0)
+		},
 	})
 }
 

@@ -6,10 +6,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"harpy/hint"
 	"harpy/profiles"
 )
 
-func init() { commands = append(commands, newProfilesCmd) }
 
 func newProfilesCmd() *cobra.Command {
 	var show string
@@ -21,7 +21,7 @@ func newProfilesCmd() *cobra.Command {
 			if show != "" {
 				b, ok := profiles.Embedded(show)
 				if !ok {
-					return usageError{fmt.Errorf("no embedded profile %q; `harpy profiles` lists them", show)}
+					return hint.Input(hint.With(fmt.Errorf("no embedded profile %q", show), "`harpy profiles` lists them"))
 				}
 				_, err := c.OutOrStdout().Write(b)
 				return err

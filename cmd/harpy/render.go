@@ -16,7 +16,6 @@ import (
 	"harpy/profiles"
 )
 
-func init() { commands = append(commands, newRenderCmd) }
 
 // Names of the rendered files in --out DIR.
 const (
@@ -44,7 +43,7 @@ haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
 			ctx := c.Context()
 			v, err := hversion.Parse(version)
 			if err != nil {
-				return usageError{err}
+				return hint.Input(err)
 			}
 			p, err := profiles.Load(ctx, profile, sets...)
 			if err != nil {
@@ -62,7 +61,7 @@ haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
 			}
 			if root != "" {
 				if out != "" {
-					return usageError{hint.New("--out and --root both given", "--out DIR writes the three files side by side; --root DIR installs them under DIR/etc")}
+					return hint.Input(hint.New("--out and --root both given", "--out DIR writes the three files side by side; --root DIR installs them under DIR/etc"))
 				}
 				if doCheck {
 					cfgName := strings.TrimPrefix(profiles.HAProxyCfgPath, "/")

@@ -8,7 +8,6 @@ import (
 	"harpy/packaging"
 )
 
-func init() { commands = append(commands, newRepoCmd) }
 
 func newRepoCmd() *cobra.Command {
 	return &cobra.Command{
