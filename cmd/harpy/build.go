@@ -11,7 +11,6 @@ import (
 	"harpy/specs"
 )
 
-
 // sourceFlags are shared by fetch and build.
 type sourceFlags struct {
 	version, sha256, source, cache string

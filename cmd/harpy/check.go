@@ -11,7 +11,6 @@ import (
 	"harpy/hversion"
 )
 
-
 func newCheckCmd() *cobra.Command {
 	var version, binary string
 	var noHAProxy bool

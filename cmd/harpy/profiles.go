@@ -10,7 +10,6 @@ import (
 	"harpy/profiles"
 )
 
-
 func newProfilesCmd() *cobra.Command {
 	var show string
 	c := &cobra.Command{

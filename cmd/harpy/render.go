@@ -16,7 +16,6 @@ import (
 	"harpy/profiles"
 )
 
-
 // Names of the rendered files in --out DIR.
 const (
 	outCfg       = "haproxy.cfg"

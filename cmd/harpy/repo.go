@@ -8,7 +8,6 @@ import (
 	"harpy/packaging"
 )
 
-
 func newRepoCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "repo DIR",

@@ -18,7 +18,6 @@ import (
 	"harpy/specs"
 )
 
-
 // packageFlags are the packaging settings shared by `harpy spec` and
 // `harpy build --format`: they become packaging.Options.
 type packageFlags struct {
