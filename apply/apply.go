@@ -118,7 +118,7 @@ func stage(target string, f File) (string, error) {
 	uid, gid := -1, -1
 	if fi, err := os.Stat(target); err == nil {
 		if !fi.Mode().IsRegular() {
-			return "", hint.Errorf("remove or rename it", "install %s: not a regular file", target)
+			return "", hint.With(fmt.Errorf("install %s: not a regular file", target), "remove or rename it")
 		}
 		mode = fi.Mode().Perm()
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {

@@ -79,8 +79,7 @@ func (s *State) make(ctx context.Context, args []string, expect int) error {
 		}
 		tail := strings.Join(s.makeTail, "\n    ")
 		kept := s.discardWork()
-		return hint.Errorf(fmt.Sprintf("read the full log: %s", kept),
-			"make %s failed (%v); last lines:\n    %s", args[len(args)-1], err, tail)
+		return hint.With(fmt.Errorf("make %s failed (%v); last lines:\n    %s", args[len(args)-1], err, tail), "%s", fmt.Sprintf("read the full log: %s", kept))
 	}
 	return nil
 }

@@ -54,8 +54,7 @@ func (checksumStep) Run(ctx context.Context, s *State) error {
 	}
 	// A version no recipe knows: trust the .sha256 published beside the tarball.
 	if s.Opts.Source != "" {
-		return hint.Errorf("pass --sha256 HEX (from the release's .sha256 file) or add the version to a recipe (--recipe FILE)",
-			"HAProxy %s is not in any recipe and --source gives no checksum", s.Plan.Version)
+		return hint.With(fmt.Errorf("HAProxy %s is not in any recipe and --source gives no checksum", s.Plan.Version), "pass --sha256 HEX (from the release's .sha256 file) or add the version to a recipe (--recipe FILE)")
 	}
 	var errs []string
 	for _, u := range s.sources() {
@@ -67,8 +66,7 @@ func (checksumStep) Run(ctx context.Context, s *State) error {
 		}
 		errs = append(errs, err.Error())
 	}
-	return hint.Errorf("pass --sha256 HEX or add the version to a recipe (--recipe FILE)",
-		"HAProxy %s is not in any recipe and no .sha256 could be read: %s", s.Plan.Version, strings.Join(errs, "; "))
+	return hint.With(fmt.Errorf("HAProxy %s is not in any recipe and no .sha256 could be read: %s", s.Plan.Version, strings.Join(errs, "; ")), "pass --sha256 HEX or add the version to a recipe (--recipe FILE)")
 }
 
 var sumLine = regexp.MustCompile(`^([0-9a-f]{64})(\s|$)`)
@@ -120,7 +118,7 @@ func open(ctx context.Context, c *http.Client, raw string) (io.ReadCloser, int64
 		}
 		return resp.Body, resp.ContentLength, nil
 	}
-	return nil, 0, hint.Errorf("mirrors are http://, https:// or file:// URLs", "unsupported URL %q", raw)
+	return nil, 0, hint.With(fmt.Errorf("unsupported URL %q", raw), "mirrors are http://, https:// or file:// URLs")
 }
 
 type fetchStep struct{}
@@ -178,8 +176,7 @@ func Fetch(ctx context.Context, s *State) (string, error) {
 		}
 		errs = append(errs, err.Error())
 	}
-	return "", hint.Errorf("check the mirror URLs (--mirror URL, tried in order; \"{version}\" and \"{branch}\" are expanded, otherwise /"+name+" is appended), or pass --source FILE",
-		"could not get %s: %s", name, strings.Join(errs, "; "))
+	return "", hint.With(fmt.Errorf("could not get %s: %s", name, strings.Join(errs, "; ")), "%s", "check the mirror URLs (--mirror URL, tried in order; \"{version}\" and \"{branch}\" are expanded, otherwise /"+name+" is appended), or pass --source FILE")
 }
 
 type mismatchError struct{ got, want string }

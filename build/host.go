@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -42,7 +43,7 @@ func ProbeHost(ctx context.Context) (*Host, error) {
 	h := &Host{Arch: runtime.GOARCH}
 	out, err := exec.CommandContext(ctx, "cc", "--version").Output()
 	if err != nil {
-		return nil, hint.New("no C compiler: `cc --version` failed", "install build-essential (Debian/Ubuntu) or gcc and make (RHEL: dnf install gcc make)")
+		return nil, hint.With(errors.New("no C compiler: `cc --version` failed"), "install build-essential (Debian/Ubuntu) or gcc and make (RHEL: dnf install gcc make)")
 	}
 	h.Compiler = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
 	if ma, err := exec.CommandContext(ctx, "cc", "-print-multiarch").Output(); err == nil && len(strings.TrimSpace(string(ma))) > 0 {
@@ -69,7 +70,7 @@ func ProbeHost(ctx context.Context) (*Host, error) {
 		}
 	}
 	if _, err := exec.LookPath("make"); err != nil {
-		return nil, hint.New("no make on PATH", "install build-essential (Debian/Ubuntu) or make (RHEL)")
+		return nil, hint.With(errors.New("no make on PATH"), "install build-essential (Debian/Ubuntu) or make (RHEL)")
 	}
 	return h, nil
 }
@@ -183,14 +184,12 @@ func CheckHost(plan *specs.Plan, h *Host) ([]string, error) {
 			}
 		}
 		if f.Rule.NeedsQuictls && !h.Quictls {
-			return nil, hint.Errorf("build --without quic, or choose 2.9 or later (which carries an OpenSSL compatibility layer), or build against quictls",
-				"QUIC in HAProxy %s needs an OpenSSL with the QUIC API (quictls); the host's OpenSSL %s has none", plan.Version, orNone(h.OpenSSL))
+			return nil, hint.With(fmt.Errorf("QUIC in HAProxy %s needs an OpenSSL with the QUIC API (quictls); the host's OpenSSL %s has none", plan.Version, orNone(h.OpenSSL)), "build --without quic, or choose 2.9 or later (which carries an OpenSSL compatibility layer), or build against quictls")
 		}
 	}
 	if len(missing) > 0 {
-		return nil, hint.Errorf(fmt.Sprintf("install them: apt-get install %s (Debian/Ubuntu) or dnf install %s (RHEL family); or build --without the feature",
-			strings.Join(deb, " "), strings.Join(rhel, " ")),
-			"missing build dependencies: %s", strings.Join(missing, ", "))
+		return nil, hint.With(fmt.Errorf("missing build dependencies: %s", strings.Join(missing, ", ")), "%s", fmt.Sprintf("install them: apt-get install %s (Debian/Ubuntu) or dnf install %s (RHEL family); or build --without the feature",
+			strings.Join(deb, " "), strings.Join(rhel, " ")))
 	}
 	for _, c := range plan.Compat {
 		have := h.libVersion(c.Library)
@@ -204,7 +203,7 @@ func CheckHost(plan *specs.Plan, h *Host) ([]string, error) {
 		if c.FixedBy != "" && plan.HasPatch(c.FixedBy) {
 			continue
 		}
-		return nil, hint.Errorf(c.Hint, "HAProxy %s with %s %s: %s", plan.Version, c.Library, have, c.Problem)
+		return nil, hint.With(fmt.Errorf("HAProxy %s with %s %s: %s", plan.Version, c.Library, have, c.Problem), "%s", c.Hint)
 	}
 	args := plan.MakeArgs()
 	if plan.Has("lua") && h.LuaInc != "" {

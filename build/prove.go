@@ -20,7 +20,7 @@ func (proveStep) Run(ctx context.Context, s *State) error {
 	out, err := exec.CommandContext(ctx, filepath.Join(s.Src, "haproxy"), "-vv").CombinedOutput()
 	if err != nil {
 		kept := s.discardWork()
-		return hint.Errorf("read the build log: "+kept, "the built haproxy does not run: %v: %s", err, strings.TrimSpace(string(out)))
+		return hint.With(fmt.Errorf("the built haproxy does not run: %v: %s", err, strings.TrimSpace(string(out))), "%s", "read the build log: "+kept)
 	}
 	vv := ParseVV(string(out))
 	if err := Prove(s.Plan, vv); err != nil {
@@ -40,8 +40,7 @@ func (proveStep) Run(ctx context.Context, s *State) error {
 // from 3.0 only warns), so this is the only way to know what was really built.
 func Prove(p *specs.Plan, vv *VV) error {
 	if !strings.HasPrefix(vv.Version, p.Version.String()) {
-		return hint.Errorf("the source tree is not the release asked for; clear the cache entry and build again",
-			"binary reports version %q, want %s", vv.Version, p.Version)
+		return hint.With(fmt.Errorf("binary reports version %q, want %s", vv.Version, p.Version), "the source tree is not the release asked for; clear the cache entry and build again")
 	}
 	var missing, present []string
 	for _, f := range p.Features {
@@ -62,11 +61,9 @@ func Prove(p *specs.Plan, vv *VV) error {
 	}
 	switch {
 	case len(missing) > 0:
-		return hint.Errorf("the make flags for this version do not enable it: fix the feature's rule in the recipe (harpy versions shows the flags), or build --without it",
-			"built binary lacks requested features: %s", strings.Join(missing, ", "))
+		return hint.With(fmt.Errorf("built binary lacks requested features: %s", strings.Join(missing, ", ")), "the make flags for this version do not enable it: fix the feature's rule in the recipe (harpy versions shows the flags), or build --without it")
 	case len(present) > 0:
-		return hint.Errorf("this version enables it by default; fix the recipe's rule to switch it off explicitly",
-			"built binary has refused features: %s", strings.Join(present, ", "))
+		return hint.With(fmt.Errorf("built binary has refused features: %s", strings.Join(present, ", ")), "this version enables it by default; fix the recipe's rule to switch it off explicitly")
 	}
 	return nil
 }

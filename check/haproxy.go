@@ -92,7 +92,7 @@ func BinaryVersion(ctx context.Context, binary string) (hversion.V, error) {
 	}
 	m := versionRE.FindSubmatch(out)
 	if m == nil {
-		return hversion.V{}, hint.Errorf("pass the target with --haproxy", "%s -v: no version in %q", binary, firstLine(out))
+		return hversion.V{}, hint.With(fmt.Errorf("%s -v: no version in %q", binary, firstLine(out)), "pass the target with --haproxy")
 	}
 	return hversion.Parse(string(m[1]))
 }

@@ -19,22 +19,13 @@ type Error struct {
 func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
-// With attaches a hint to err. A nil err stays nil.
+// With attaches a hint to err: the one way to give an error a hint, err first. A nil err
+// stays nil.
 func With(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
 	}
 	return &Error{Err: err, Hint: fmt.Sprintf(format, args...)}
-}
-
-// New makes an error with a hint.
-func New(msg, hintText string) error {
-	return &Error{Err: errors.New(msg), Hint: hintText}
-}
-
-// Errorf makes an error from a format, with a hint.
-func Errorf(hintText, format string, args ...any) error {
-	return &Error{Err: fmt.Errorf(format, args...), Hint: hintText}
 }
 
 // Of returns the outermost hint in err's chain, or "".

@@ -18,7 +18,7 @@ type V struct {
 // Parse reads "MAJOR.MINOR" or "MAJOR.MINOR.PATCH[-suffix]".
 func Parse(s string) (V, error) {
 	bad := func() (V, error) {
-		return V{}, hint.Errorf("write a version like 2.6 or 2.6.12", "bad HAProxy version %q", s)
+		return V{}, hint.With(fmt.Errorf("bad HAProxy version %q", s), "write a version like 2.6 or 2.6.12")
 	}
 	core, suffix, _ := strings.Cut(s, "-")
 	if suffix != "" {

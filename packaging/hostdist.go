@@ -49,12 +49,11 @@ func parseOSRelease(b []byte) (string, error) {
 	case id == "ubuntu" && ver != "":
 		return "ubuntu" + ver, nil
 	case id == "fedora":
-		return "", hint.Errorf("pass --dist el9 (the closest el layout) explicitly",
-			"host dist: Fedora %s is not an el release", ver)
+		return "", hint.With(fmt.Errorf("host dist: Fedora %s is not an el release", ver), "pass --dist el9 (the closest el layout) explicitly")
 	case (id == "rhel" || strings.Contains(like, " rhel ") || strings.Contains(like, " centos ")) && major != "":
 		return "el" + major, nil
 	}
-	return "", hint.Errorf("pass --dist explicitly", "host dist: unknown system ID=%q VERSION_ID=%q in /etc/os-release", id, ver)
+	return "", hint.With(fmt.Errorf("host dist: unknown system ID=%q VERSION_ID=%q in /etc/os-release", id, ver), "pass --dist explicitly")
 }
 
 // DistNote says what a package made for dist on host really is, or "" when

@@ -9,6 +9,7 @@
 package packaging
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -109,10 +110,9 @@ func distLayout(dist, format string) (distInfo, error) {
 			requires: []string{"shadow-utils", "systemd"}}, nil
 	}
 	if strings.HasPrefix(dist, "deb") || strings.HasPrefix(dist, "ubuntu") {
-		return distInfo{}, hint.Errorf("pass --dist el9 (or el6, el7, el8) for an RPM, or --format deb for this host",
-			"packaging: an RPM needs an el dist, not %q", dist)
+		return distInfo{}, hint.With(fmt.Errorf("packaging: an RPM needs an el dist, not %q", dist), "pass --dist el9 (or el6, el7, el8) for an RPM, or --format deb for this host")
 	}
-	return distInfo{}, hint.Errorf("use one of el6, el7, el8, el9", "packaging: unknown dist %q", dist)
+	return distInfo{}, hint.With(fmt.Errorf("packaging: unknown dist %q", dist), "use one of el6, el7, el8, el9")
 }
 
 // DefaultCompression is the RPM payload compression for a dist, chosen from
@@ -153,16 +153,16 @@ func (o Options) withDefaults() (Options, error) {
 		o.Name = defaultName
 	}
 	if !nameRE.MatchString(o.Name) {
-		return o, hint.Errorf("use letters, digits and . _ + -", "packaging: bad package name %q", o.Name)
+		return o, hint.With(fmt.Errorf("packaging: bad package name %q", o.Name), "use letters, digits and . _ + -")
 	}
 	if !versionRE.MatchString(o.Version) {
-		return o, hint.Errorf("pass the upstream version, e.g. 2.6.12", "packaging: bad or missing version %q", o.Version)
+		return o, hint.With(fmt.Errorf("packaging: bad or missing version %q", o.Version), "pass the upstream version, e.g. 2.6.12")
 	}
 	if o.Release == "" {
 		o.Release = "1"
 	}
 	if !releaseRE.MatchString(o.Release) || strings.Contains(o.Release, "-") {
-		return o, hint.Errorf("use digits and dots, e.g. --release 2", "packaging: bad release %q", o.Release)
+		return o, hint.With(fmt.Errorf("packaging: bad release %q", o.Release), "use digits and dots, e.g. --release 2")
 	}
 	if len(o.Formats) == 0 {
 		o.Formats = []string{"rpm"}
@@ -170,40 +170,39 @@ func (o Options) withDefaults() (Options, error) {
 	seen := map[string]bool{}
 	for _, f := range o.Formats {
 		if f != "rpm" && f != "deb" {
-			return o, hint.Errorf("use --format rpm, deb or rpm,deb", "packaging: unknown format %q", f)
+			return o, hint.With(fmt.Errorf("packaging: unknown format %q", f), "use --format rpm, deb or rpm,deb")
 		}
 		if seen[f] {
-			return o, hint.Errorf("name each format once", "packaging: format %q given twice", f)
+			return o, hint.With(fmt.Errorf("packaging: format %q given twice", f), "name each format once")
 		}
 		seen[f] = true
 	}
 	if seen["rpm"] {
 		if o.Dist == "" {
-			return o, hint.New("packaging: an RPM needs a dist", "pass --dist el9 (or el6, el7, el8); see `harpy build --help`")
+			return o, hint.With(errors.New("packaging: an RPM needs a dist"), "pass --dist el9 (or el6, el7, el8); see `harpy build --help`")
 		}
 		if _, err := distLayout(o.Dist, "rpm"); err != nil {
 			return o, err
 		}
 	} else if o.Dist != "" && !distRE.MatchString(o.Dist) {
-		return o, hint.Errorf("use el6..el9 or deb12-style names", "packaging: bad dist %q", o.Dist)
+		return o, hint.With(fmt.Errorf("packaging: bad dist %q", o.Dist), "use el6..el9 or deb12-style names")
 	}
 	if o.StageDir == "" {
-		return o, hint.New("packaging: no staged tree given", "build first, or pass the staging directory")
+		return o, hint.With(errors.New("packaging: no staged tree given"), "build first, or pass the staging directory")
 	}
 	bin := filepath.Join(o.StageDir, "usr/sbin/haproxy")
 	st, err := os.Stat(bin)
 	if err != nil {
-		return o, hint.Errorf("the staged tree must hold usr/sbin/haproxy (make install DESTDIR=… PREFIX=/usr)",
-			"packaging: staged tree %s: %w", o.StageDir, err)
+		return o, hint.With(fmt.Errorf("packaging: staged tree %s: %w", o.StageDir, err), "the staged tree must hold usr/sbin/haproxy (make install DESTDIR=… PREFIX=/usr)")
 	}
 	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
-		return o, hint.Errorf("stage the binary with make install", "packaging: %s is not an executable file", bin)
+		return o, hint.With(fmt.Errorf("packaging: %s is not an executable file", bin), "stage the binary with make install")
 	}
 	if o.OutDir == "" {
-		return o, hint.New("packaging: no output directory given", "pass --out DIR")
+		return o, hint.With(errors.New("packaging: no output directory given"), "pass --out DIR")
 	}
 	if len(o.Config) == 0 {
-		return o, hint.New("packaging: no haproxy.cfg given", "render one first (harpy render) and pass it in")
+		return o, hint.With(errors.New("packaging: no haproxy.cfg given"), "render one first (harpy render) and pass it in")
 	}
 	if o.Arch == "" {
 		if o.Arch, err = elfArch(bin); err != nil {
@@ -229,7 +228,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.SourceDateEpoch = st.ModTime().Unix()
 	}
 	if o.SourceDateEpoch < 0 {
-		return o, hint.Errorf("SOURCE_DATE_EPOCH is seconds since 1970", "packaging: negative source date %d", o.SourceDateEpoch)
+		return o, hint.With(fmt.Errorf("packaging: negative source date %d", o.SourceDateEpoch), "SOURCE_DATE_EPOCH is seconds since 1970")
 	}
 	if len(o.Changelog) == 0 {
 		o.Changelog = []ChangelogEntry{{Text: "Built by harpy from the HAProxy " + o.Version + " release"}}
@@ -254,7 +253,7 @@ func (o Options) rpmRelease() string { return o.Release + "." + o.Dist }
 func checkCompression(c string) error {
 	algo, level, _ := strings.Cut(c, ":")
 	if !slices.Contains([]string{"gzip", "xz", "zstd"}, algo) || (level != "" && algo == "xz") {
-		return hint.Errorf("use gzip, gzip:LEVEL, xz, zstd or zstd:LEVEL", "packaging: bad compression %q", c)
+		return hint.With(fmt.Errorf("packaging: bad compression %q", c), "use gzip, gzip:LEVEL, xz, zstd or zstd:LEVEL")
 	}
 	return nil
 }

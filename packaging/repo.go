@@ -21,15 +21,14 @@ func MakeRepo(ctx context.Context, dir string) ([]string, error) {
 		return nil, hint.With(fmt.Errorf("repo %s: %w", dir, err), "pass the directory harpy build wrote its RPMs to")
 	}
 	if !st.IsDir() {
-		return nil, hint.Errorf("pass a directory of .rpm files", "repo %s: not a directory", dir)
+		return nil, hint.With(fmt.Errorf("repo %s: not a directory", dir), "pass a directory of .rpm files")
 	}
 	rpms, err := filepath.Glob(filepath.Join(dir, "*.rpm"))
 	if err != nil {
 		return nil, err
 	}
 	if len(rpms) == 0 {
-		return nil, hint.Errorf("build packages into it first: harpy build --format rpm --out "+dir,
-			"repo %s: no .rpm files", dir)
+		return nil, hint.With(fmt.Errorf("repo %s: no .rpm files", dir), "%s", "build packages into it first: harpy build --format rpm --out "+dir)
 	}
 	tool, err := exec.LookPath("createrepo_c")
 	if err != nil {

@@ -133,8 +133,7 @@ func loadTree(ctx context.Context, nameOrPath, relTo string, depth int) (*layer,
 	b, err := readProfile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(nameOrPath, "/.") {
-			return nil, hint.Errorf("`harpy profiles` lists the embedded profiles; a file needs its path",
-				"profile %q: no embedded profile and no file of that name", nameOrPath)
+			return nil, hint.With(fmt.Errorf("profile %q: no embedded profile and no file of that name", nameOrPath), "`harpy profiles` lists the embedded profiles; a file needs its path")
 		}
 		return nil, hint.With(fmt.Errorf("read profile: %w", err), "give an embedded profile name or a readable TOML file")
 	}
@@ -158,7 +157,7 @@ func parseTree(ctx context.Context, file string, data []byte, depth int) (*layer
 	}
 	if depth >= maxExtends {
 		at, _ := pos("extends")
-		return nil, hint.Errorf("remove the cycle in the extends chain", "%s: extends: more than %d levels (a cycle?)", at, maxExtends)
+		return nil, hint.With(fmt.Errorf("%s: extends: more than %d levels (a cycle?)", at, maxExtends), "remove the cycle in the extends chain")
 	}
 	rel := file
 	if _, ok := Embedded(strings.TrimSuffix(file, ".toml")); ok {
@@ -188,7 +187,7 @@ func decodeError(file string, err error, keyPath func(line, col int) string) err
 			}
 			lines = append(lines, fmt.Sprintf("%s:%d:%d: %s: unknown field", file, l, c, displayField(field)))
 		}
-		return hint.Errorf("see docs/profiles.md for the fields a profile can have (check the spelling)", "%s", strings.Join(lines, "\n"))
+		return hint.With(fmt.Errorf("%s", strings.Join(lines, "\n")), "see docs/profiles.md for the fields a profile can have (check the spelling)")
 	}
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
@@ -196,9 +195,9 @@ func decodeError(file string, err error, keyPath func(line, col int) string) err
 		field := strings.Join(de.Key(), ".")
 		msg := typeMessage(strings.TrimPrefix(de.Error(), "toml: "))
 		if field != "" {
-			return hint.Errorf("fix the value's type or the TOML syntax; see docs/profiles.md", "%s:%d:%d: %s: %s", file, l, c, field, msg)
+			return hint.With(fmt.Errorf("%s:%d:%d: %s: %s", file, l, c, field, msg), "fix the value's type or the TOML syntax; see docs/profiles.md")
 		}
-		return hint.Errorf("fix the TOML syntax", "%s:%d:%d: %s", file, l, c, msg)
+		return hint.With(fmt.Errorf("%s:%d:%d: %s", file, l, c, msg), "fix the TOML syntax")
 	}
 	return hint.With(fmt.Errorf("%s: %w", file, err), "fix the TOML syntax")
 }

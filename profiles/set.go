@@ -21,7 +21,7 @@ func applySets(tree map[string]any, sets []string, l layers) error {
 		key, raw, ok := strings.Cut(s, "=")
 		at := Pos{File: fmt.Sprintf("--set %s", key)}
 		if !ok || key == "" {
-			return hint.Errorf("write --set section.field=value, e.g. --set global.maxconn=8000", "--set %q: no KEY=VALUE", s)
+			return hint.With(fmt.Errorf("--set %q: no KEY=VALUE", s), "write --set section.field=value, e.g. --set global.maxconn=8000")
 		}
 		var val any
 		var doc map[string]any

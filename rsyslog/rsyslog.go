@@ -64,7 +64,7 @@ func (o Options) check() (data, error) {
 		d.Profile = ""
 	}
 	bad := func(format string, args ...any) (data, error) {
-		return data{}, hint.Errorf("see docs/profiles.md, [global.log] and [logging]", "rsyslog: "+format, args...)
+		return data{}, hint.With(fmt.Errorf("rsyslog: "+format, args...), "see docs/profiles.md, [global.log] and [logging]")
 	}
 	switch d.Dist {
 	case "el6", "el7":

@@ -74,11 +74,10 @@ func (c *Catalog) Resolve(req Request) (*Plan, error) {
 	p := &Plan{Version: v, Release: rel}
 	if req.SHA256 != "" {
 		if !sha256RE.MatchString(req.SHA256) {
-			return nil, hint.Errorf("--sha256 takes the 64 lowercase hex digits of the tarball's SHA-256", "bad --sha256 %q", req.SHA256)
+			return nil, hint.With(fmt.Errorf("bad --sha256 %q", req.SHA256), "--sha256 takes the 64 lowercase hex digits of the tarball's SHA-256")
 		}
 		if rel != nil && rel.SHA256 != req.SHA256 {
-			return nil, hint.Errorf("drop --sha256 to use the recipe's value, or override the release with --recipe",
-				"--sha256 %s… disagrees with the recipe for %s (%s, %s…)", req.SHA256[:12], rel.Version, rel.Origin, rel.SHA256[:12])
+			return nil, hint.With(fmt.Errorf("--sha256 %s… disagrees with the recipe for %s (%s, %s…)", req.SHA256[:12], rel.Version, rel.Origin, rel.SHA256[:12]), "drop --sha256 to use the recipe's value, or override the release with --recipe")
 		}
 		p.SHA256 = req.SHA256
 	}
@@ -99,12 +98,12 @@ func (c *Catalog) Resolve(req Request) (*Plan, error) {
 
 	for _, n := range append(slices.Clone(req.With), req.Without...) {
 		if c.Feature(n) == nil {
-			return nil, hint.Errorf("known features: "+strings.Join(c.FeatureNames(), ", "), "unknown feature %q", n)
+			return nil, hint.With(fmt.Errorf("unknown feature %q", n), "%s", "known features: "+strings.Join(c.FeatureNames(), ", "))
 		}
 	}
 	for _, n := range req.With {
 		if slices.Contains(req.Without, n) {
-			return nil, hint.Errorf("ask for a feature either with --with or with --without", "feature %q is both wanted and refused", n)
+			return nil, hint.With(fmt.Errorf("feature %q is both wanted and refused", n), "ask for a feature either with --with or with --without")
 		}
 	}
 	want := map[string]bool{}
@@ -137,17 +136,16 @@ func (c *Catalog) Resolve(req Request) (*Plan, error) {
 		}
 		r := f.RuleFor(v)
 		if r == nil {
-			return nil, hint.Errorf(fmt.Sprintf("%s exists from %s; build without it (--without %s) or choose a later version", f.Name, firstFrom(f), f.Name),
-				"feature %q does not exist in HAProxy %s", f.Name, v)
+			return nil, hint.With(fmt.Errorf("feature %q does not exist in HAProxy %s", f.Name, v), "%s", fmt.Sprintf("%s exists from %s; build without it (--without %s) or choose a later version", f.Name, firstFrom(f), f.Name))
 		}
 		for _, x := range f.Requires {
 			if !want[x] {
-				return nil, hint.Errorf(fmt.Sprintf("add --with %s, or drop %s", x, f.Name), "feature %q needs %q", f.Name, x)
+				return nil, hint.With(fmt.Errorf("feature %q needs %q", f.Name, x), "%s", fmt.Sprintf("add --with %s, or drop %s", x, f.Name))
 			}
 		}
 		for _, x := range f.Conflicts {
 			if want[x] {
-				return nil, hint.Errorf(fmt.Sprintf("keep one of them: --without %s or --without %s", f.Name, x), "features %q and %q exclude each other", f.Name, x)
+				return nil, hint.With(fmt.Errorf("features %q and %q exclude each other", f.Name, x), "%s", fmt.Sprintf("keep one of them: --without %s or --without %s", f.Name, x))
 			}
 		}
 		p.Features = append(p.Features, PlannedFeature{Name: f.Name, Rule: *r})

@@ -155,14 +155,12 @@ func decodeStrict(name string, b []byte, v any) error {
 	if errors.As(err, &se) && len(se.Errors) > 0 {
 		e := se.Errors[0]
 		row, col := e.Position()
-		return hint.Errorf("known keys of a release: version, sha256, url, features, patches",
-			"%s:%d:%d: unknown key %q", name, row, col, strings.Join(e.Key(), "."))
+		return hint.With(fmt.Errorf("%s:%d:%d: unknown key %q", name, row, col, strings.Join(e.Key(), ".")), "known keys of a release: version, sha256, url, features, patches")
 	}
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		row, col := de.Position()
-		return hint.Errorf("fix the TOML syntax or the value's type at that place",
-			"%s:%d:%d: %s", name, row, col, de.Error())
+		return hint.With(fmt.Errorf("%s:%d:%d: %s", name, row, col, de.Error()), "fix the TOML syntax or the value's type at that place")
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }
@@ -177,7 +175,7 @@ func (c *Catalog) loadUser(file string) error {
 		return err
 	}
 	if len(rf.Release) == 0 {
-		return hint.Errorf("add a [[release]] table with version and sha256", "%s: no [[release]] in recipe file", file)
+		return hint.With(fmt.Errorf("%s: no [[release]] in recipe file", file), "add a [[release]] table with version and sha256")
 	}
 	for _, r := range rf.Release {
 		r.Origin = file
@@ -195,20 +193,20 @@ func (c *Catalog) add(r *Release, replace bool) error {
 	where := func(field string) string { return fmt.Sprintf("%s: release %q: %s", r.Origin, r.Version, field) }
 	v, err := hversion.Parse(r.Version)
 	if err != nil || v.Patch < 0 {
-		return hint.Errorf("write the full release number, e.g. version = \"2.6.12\"", "%s", where("version is not a release number"))
+		return hint.With(fmt.Errorf("%s", where("version is not a release number")), "%s", "write the full release number, e.g. version = \"2.6.12\"")
 	}
 	r.V = v
 	if !sha256RE.MatchString(r.SHA256) {
-		return hint.Errorf("sha256 is the 64 lowercase hex digits published beside the tarball (haproxy-V.tar.gz.sha256)", "%s", where("sha256 must be 64 lowercase hex digits"))
+		return hint.With(fmt.Errorf("%s", where("sha256 must be 64 lowercase hex digits")), "sha256 is the 64 lowercase hex digits published beside the tarball (haproxy-V.tar.gz.sha256)")
 	}
 	for _, f := range r.Features {
 		if c.Feature(f) == nil {
-			return hint.Errorf("known features: "+strings.Join(c.FeatureNames(), ", "), "%s", where("unknown feature "+f))
+			return hint.With(fmt.Errorf("%s", where("unknown feature "+f)), "%s", "known features: "+strings.Join(c.FeatureNames(), ", "))
 		}
 	}
 	for _, p := range r.Patches {
 		if strings.Contains(p, "..") || filepath.IsAbs(p) || p == "" {
-			return hint.Errorf("name a patch file beside the recipe, or an embedded one", "%s", where("patch path "+p+" must be relative and stay inside the recipe's directory"))
+			return hint.With(fmt.Errorf("%s", where("patch path "+p+" must be relative and stay inside the recipe's directory")), "name a patch file beside the recipe, or an embedded one")
 		}
 		if _, err := r.patch(p); err != nil {
 			return hint.With(fmt.Errorf("%s: %w", where("patch "+p), err), "put the patch file beside the recipe, or use an embedded patch name (harpy versions --patches)")
@@ -284,8 +282,7 @@ func (c *Catalog) Find(version string) (*Release, hversion.V, error) {
 		return best, best.V, nil
 	}
 	if v.Patch < 0 {
-		return nil, v, hint.Errorf("run `harpy versions` for the known releases, or give a full version with --sha256",
-			"no known release on branch %s", v.Branch())
+		return nil, v, hint.With(fmt.Errorf("no known release on branch %s", v.Branch()), "run `harpy versions` for the known releases, or give a full version with --sha256")
 	}
 	return nil, v, nil
 }
@@ -318,7 +315,7 @@ func (c *Catalog) TargetFor(v hversion.V) (string, error) {
 			return t.Name, nil
 		}
 	}
-	return "", hint.Errorf("harpy knows how to build 1.5 and later", "no make TARGET known for HAProxy %s", v)
+	return "", hint.With(fmt.Errorf("no make TARGET known for HAProxy %s", v), "harpy knows how to build 1.5 and later")
 }
 
 // Patch is one entry of a patch queue with its content.

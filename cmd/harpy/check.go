@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -37,7 +38,7 @@ target version (--haproxy, default: the binary's version) deprecated or removed,
 					return err
 				}
 			} else {
-				return hint.Input(hint.New("--no-haproxy needs --haproxy", "name the target version, e.g. --haproxy 2.6"))
+				return hint.Input(hint.With(errors.New("--no-haproxy needs --haproxy"), "name the target version, e.g. --haproxy 2.6"))
 			}
 			findings, err := check.LintFile(file, target)
 			if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -60,7 +61,7 @@ haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
 			}
 			if root != "" {
 				if out != "" {
-					return hint.Input(hint.New("--out and --root both given", "--out DIR writes the three files side by side; --root DIR installs them under DIR/etc"))
+					return hint.Input(hint.With(errors.New("--out and --root both given"), "--out DIR writes the three files side by side; --root DIR installs them under DIR/etc"))
 				}
 				if doCheck {
 					cfgName := strings.TrimPrefix(profiles.HAProxyCfgPath, "/")
@@ -128,4 +129,4 @@ func report(c *cobra.Command, res apply.Result) {
 }
 
 // errLint is returned when lint found directives the target refuses.
-var errLint = hint.New("the config uses directives the target HAProxy refuses", "replace them as suggested above")
+var errLint = hint.With(errors.New("the config uses directives the target HAProxy refuses"), "replace them as suggested above")

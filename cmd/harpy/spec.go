@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -78,15 +79,14 @@ func (f *packageFlags) options(cmd *cobra.Command, version, stage string, system
 		o.Dist = host
 	} else if o.Dist == "" {
 		if hostErr != nil || !strings.HasPrefix(host, "el") {
-			return o, hint.Errorf("pass --dist el9 (or el6, el7, el8); a binary built here links this host's libraries, and the package's Requires say so",
-				"no --dist given and this host (%s) is not an el release", host)
+			return o, hint.With(fmt.Errorf("no --dist given and this host (%s) is not an el release", host), "pass --dist el9 (or el6, el7, el8); a binary built here links this host's libraries, and the package's Requires say so")
 		}
 		o.Dist = host
 	}
 	if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
 		n, err := strconv.ParseInt(sde, 10, 64)
 		if err != nil {
-			return o, hint.Errorf("set it to seconds since 1970", "SOURCE_DATE_EPOCH=%q is not a number", sde)
+			return o, hint.With(fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number", sde), "set it to seconds since 1970")
 		}
 		o.SourceDateEpoch = n
 	}
@@ -114,7 +114,7 @@ func (f *packageFlags) options(cmd *cobra.Command, version, stage string, system
 func (f *packageFlags) staged(cmd *cobra.Command, src *sourceFlags, version string) (string, string, bool, error) {
 	if f.stage != "" {
 		if version == "" {
-			return "", "", false, hint.New("--stage needs --version", "pass the version of the staged build, e.g. --version 2.6.12")
+			return "", "", false, hint.With(errors.New("--stage needs --version"), "pass the version of the staged build, e.g. --version 2.6.12")
 		}
 		systemd, err := packaging.StagedSystemd(cmd.Context(), f.stage)
 		if err != nil {
