@@ -25,8 +25,11 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
-	// Scripts fetch the real release tarballs and share the tests' build cache.
-	testenv.Tarball(t, specs.Default)
+	// Scripts that fetch the real release tarballs, compile or run real tools begin with
+	// `[short] skip`; the rest are the fast tier. They share the tests' build cache.
+	if !testing.Short() {
+		testenv.Tarball(t, specs.Default)
+	}
 	tarballs, cache := testenv.TarballDir(t), testenv.CacheDir(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",

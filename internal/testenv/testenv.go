@@ -1,6 +1,11 @@
 // Package testenv gives tests the real things they need: harpy-built HAProxy binaries
 // (through the real pipeline and a cache shared by all test packages), the release
-// tarballs, and tools on PATH. Nothing here skips: a missing tool fails the test.
+// tarballs, and tools on PATH.
+//
+// Two tiers, one policy. `go test -short` is the fast tier: units, goldens, fuzz seeds,
+// testscript; every helper here skips the test there, because it needs a compile, a
+// server or a real tool. Without -short (`make test`, CI) nothing skips: a missing tool
+// or tarball fails the test.
 package testenv
 
 import (
@@ -38,6 +43,15 @@ func Root(t testing.TB) string {
 	}
 }
 
+// Real puts a test in the real tier: `go test -short` skips it; everywhere else it runs.
+// Every helper below calls it, so a test that asks for a build or a tool is real.
+func Real(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("real tier (compiles, servers or real tools): run without -short, as make test does")
+	}
+}
+
 func envOr(t testing.TB, key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
@@ -54,6 +68,7 @@ func TarballDir(t testing.TB) string { return envOr(t, "HARPY_TARBALLS", ".cache
 // Tarball returns the path of haproxy-V.tar.gz, fetching the tarballs when missing.
 func Tarball(t testing.TB, version string) string {
 	t.Helper()
+	Real(t)
 	dir := TarballDir(t)
 	p := filepath.Join(dir, "haproxy-"+version+".tar.gz")
 	if _, err := os.Stat(p); err == nil {
@@ -84,6 +99,7 @@ var mirror struct {
 // Mirror serves TarballDir over HTTP on 127.0.0.1, so tests fetch through the real HTTP
 // path. One server per test binary, alive until the process exits.
 func Mirror(t testing.TB) string {
+	Real(t)
 	dir := TarballDir(t)
 	mirror.once.Do(func() {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -100,6 +116,7 @@ func Mirror(t testing.TB) string {
 // (fetching over file:// from TarballDir), sharing the compiled result across tests.
 func Build(t testing.TB, version string) *build.Result {
 	t.Helper()
+	Real(t)
 	if r, ok := builds.Load(version); ok {
 		return r.(*build.Result)
 	}
@@ -131,15 +148,27 @@ func Staged(t testing.TB, version string) string { return Build(t, version).Stag
 // Features returns the -vv feature list of that release's build.
 func Features(t testing.TB, version string) map[string]bool { return Build(t, version).VV.Features }
 
-// Tool returns the path of a command, failing the test when it is missing: real-tool
-// tests never skip. `make deps` (.ci/deps.sh) installs every tool the tests use.
-func Tool(t testing.TB, name string) string {
+// Tool returns the path of a real tool (daemons in sbin included, which a non-login PATH
+// may lack). Outside -short a missing tool fails the test, naming what installs it:
+// real-tool tests never skip for a missing tool. `make deps` (.ci/deps.sh) installs them.
+func Tool(t testing.TB, name string, debPackage ...string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("testenv: %s is not installed; run `make deps` (.ci/deps.sh)", name)
+	Real(t)
+	if p, err := exec.LookPath(name); err == nil {
+		return p
 	}
-	return p
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	install := "`make deps` (.ci/deps.sh)"
+	if len(debPackage) > 0 {
+		install = "`apt-get install " + debPackage[0] + "` or " + install
+	}
+	t.Fatalf("testenv: %s is not installed; run %s", name, install)
+	return ""
 }
 
 func flock(t testing.TB, path string) func() {
