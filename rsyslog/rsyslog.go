@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"text/template"
 
+	"harpy/distro"
 	"harpy/hint"
 )
 
@@ -19,8 +21,26 @@ var files embed.FS
 
 var tmpl = template.Must(template.ParseFS(files, "templates/*.tmpl"))
 
-// Dists are the distributions the files can be written for.
-var Dists = []string{"el6", "el7", "el8", "el9", "debian"}
+// Facilities are the syslog facilities HAProxy names (its log keyword), in code order.
+// rsyslog calls two of them differently; see rsyslogName.
+var Facilities = []string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+	"auth2", "ftp", "ntp", "audit", "alert", "cron2",
+	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
+
+// rsyslogName is the facility's name in rsyslog's $syslogfacility-text property.
+func rsyslogName(haproxy string) string {
+	switch haproxy {
+	case "auth2":
+		return "authpriv" // facility 10
+	case "cron2":
+		return "clock" // facility 15
+	}
+	return haproxy
+}
+
+// legacyNames are the facilities rsyslog 5's selectors (el6) know by the same name.
+var legacyNames = []string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+	"auth2", "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
 
 // Defaults for Options fields left empty.
 const (
@@ -30,9 +50,9 @@ const (
 
 // Options say where HAProxy sends its logs and where they end up.
 type Options struct {
-	Dist     string // el6, el7, el8, el9, debian
+	Dist     string // a name distro.Lookup knows: el6 … el10, deb11 … deb13, ubuntu…, debian
 	Profile  string // named in the header comment
-	Facility string // local0 … local7 (any syslog facility)
+	Facility string // one of Facilities, as HAProxy names it
 	// Exactly one input: UDP address and port, or a unix socket path (the chroot's dev/log).
 	UDPAddress string
 	UDPPort    int
@@ -42,14 +62,15 @@ type Options struct {
 }
 
 var (
-	facilityRE = regexp.MustCompile(`^(kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|ntp|audit|alert|clock|local[0-7])$`)
 	pathRE     = regexp.MustCompile(`^/[A-Za-z0-9_./-]+$`)
 	profileRE  = regexp.MustCompile(`^[A-Za-z0-9_./:-]*$`)
 )
 
 type data struct {
 	Options
-	Reload string
+	Reload   string
+	Legacy   bool   // rsyslog 5 syntax
+	Selector string // the facility as rsyslog names it
 }
 
 func (o Options) check() (data, error) {
@@ -66,19 +87,18 @@ func (o Options) check() (data, error) {
 	bad := func(format string, args ...any) (data, error) {
 		return data{}, hint.With(fmt.Errorf("rsyslog: "+format, args...), "see docs/profiles.md, [global.log] and [logging]")
 	}
-	switch d.Dist {
-	case "el6", "el7":
-		d.Reload = "/bin/kill -HUP `cat /var/run/syslogd.pid 2> /dev/null` 2> /dev/null || true"
-	case "el8", "el9":
-		d.Reload = "/usr/bin/systemctl kill -s HUP rsyslog.service >/dev/null 2>&1 || true"
-	case "debian":
-		d.Reload = "[ ! -x /usr/lib/rsyslog/rsyslog-rotate ] || /usr/lib/rsyslog/rsyslog-rotate"
-	default:
-		return bad("unknown dist %q (want one of %v)", d.Dist, Dists)
+	dist, err := distro.Lookup(d.Dist)
+	if err != nil {
+		return data{}, err
 	}
-	if !facilityRE.MatchString(d.Facility) {
-		return bad("bad facility %q", d.Facility)
+	d.Reload, d.Legacy = dist.RsyslogReload, dist.Rsyslog == distro.RsyslogLegacy
+	switch {
+	case !slices.Contains(Facilities, d.Facility):
+		return bad("bad facility %q (want one of %v)", d.Facility, Facilities)
+	case d.Legacy && !slices.Contains(legacyNames, d.Facility):
+		return bad("facility %q has no name in %s's rsyslog 5 selectors", d.Facility, dist.Name)
 	}
+	d.Selector = rsyslogName(d.Facility)
 	if !pathRE.MatchString(d.File) {
 		return bad("log file %q is not an absolute path of letters, digits, '_', '.', '-'", d.File)
 	}
@@ -110,7 +130,7 @@ func DropIn(o Options) ([]byte, error) {
 		return nil, err
 	}
 	name := "rainer.conf.tmpl"
-	if d.Dist == "el6" {
+	if d.Legacy {
 		name = "legacy.conf.tmpl"
 	}
 	return execute(name, d)

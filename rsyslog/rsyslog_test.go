@@ -1,8 +1,14 @@
 package rsyslog
 
 import (
+	"fmt"
+	"net"
+	"slices"
+	"time"
+
 	"bytes"
 	"flag"
+	"harpy/distro"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +27,7 @@ var inputs = map[string]Options{
 
 func TestGolden(t *testing.T) {
 	for name, o := range inputs {
-		for _, d := range Dists {
+		for _, d := range dists() {
 			t.Run(name+"/"+d, func(t *testing.T) {
 				o.Dist, o.Profile = d, "test"
 				drop, err := DropIn(o)
@@ -109,7 +115,7 @@ func TestRealTools(t *testing.T) {
 	rsyslogd := testenv.Tool(t, "rsyslogd")
 	logrotate := testenv.Tool(t, "logrotate")
 	for name, o := range inputs {
-		for _, d := range Dists {
+		for _, d := range dists() {
 			t.Run(name+"/"+d, func(t *testing.T) {
 				dir := t.TempDir()
 				o.Dist = d
@@ -142,6 +148,80 @@ func TestRealTools(t *testing.T) {
 					t.Fatalf("logrotate -d: %v\n%s\n%s", err, out, lr)
 				}
 			})
+		}
+	}
+}
+
+// dists are the names the goldens and real-tool tests cover: every dist and the alias.
+func dists() []string { return append(distro.Names(), "debian") }
+
+// TestFacilityDelivered: a real rsyslogd files a message of each facility HAProxy can name
+// where the drop-in for that facility says, and nowhere else — the names HAProxy and
+// rsyslog disagree on (auth2, cron2) included.
+func TestFacilityDelivered(t *testing.T) {
+	rsyslogd := testenv.Tool(t, "rsyslogd")
+	dir := t.TempDir()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	pc.Close()
+	conf := fmt.Sprintf("module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" port=\"%d\")\n$WorkDirectory %s\n", port, dir)
+	for _, f := range Facilities {
+		drop, err := DropIn(Options{Dist: "el9", Facility: f, UDPAddress: "127.0.0.1", UDPPort: port, File: filepath.Join(dir, f+".log")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rule, ok := strings.Cut(string(drop), "\nif ")
+		if !ok {
+			t.Fatalf("no rule in\n%s", drop)
+		}
+		conf += "if " + rule
+	}
+	write(t, filepath.Join(dir, "rsyslog.conf"), []byte(conf))
+	cmd := exec.CommandContext(t.Context(), rsyslogd, "-n", "-f", filepath.Join(dir, "rsyslog.conf"), "-i", filepath.Join(dir, "pid"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for code, f := range Facilities {
+		want := "harpy-test-" + f
+		for {
+			fmt.Fprintf(conn, "<%d>haproxy[1]: %s", code*8+6, want)
+			b, _ := os.ReadFile(filepath.Join(dir, f+".log"))
+			if bytes.Contains(b, []byte(want)) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("facility %s (code %d) never reached %s.log; rsyslogd says:\n%s", f, code, f, out.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for _, f := range Facilities {
+		b, _ := os.ReadFile(filepath.Join(dir, f+".log"))
+		for _, other := range Facilities {
+			if other != f && bytes.Contains(b, []byte("harpy-test-"+other+"\n")) {
+				t.Errorf("%s.log holds a message of facility %s", f, other)
+			}
+		}
+	}
+}
+
+func TestLegacyFacilities(t *testing.T) {
+	for _, f := range Facilities {
+		_, err := DropIn(Options{Dist: "el6", Facility: f, UDPAddress: "127.0.0.1", UDPPort: 514})
+		if legacy := slices.Contains(legacyNames, f); (err == nil) != legacy {
+			t.Errorf("el6 facility %s: %v", f, err)
 		}
 	}
 }
