@@ -9,12 +9,20 @@ dir=${1:?usage: tarballs.sh DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
-# upstream version, sha256 (the same values as specs/), Debian suite carrying it
-wanted=(
-  "2.2.9 21680459b08b9ba21c8cc9f5dbd0ee6e1842f57a3a67f87179871e1c13ebd4e3 bullseye"
-  "2.6.12 58f9edb26bf3288f4b502658399281cc5d6478468bd178eafe579c8f41895854 bookworm"
-  "3.0.11 a133e2d550c5fd9a849b5c7ab17bb945bcdad209ca140d41f45ebf31943ae783 trixie"
-)
+# upstream version and the Debian suite carrying it; the sha256 is the recipe's
+# (specs/releases/*.toml is the one place a release's checksum is written).
+wanted_versions=("2.2.9 bullseye" "2.6.12 bookworm" "3.0.11 trixie")
+specs=$(cd "$(dirname "$0")/../specs/releases" && pwd)
+sha_of() {
+  awk -v v="$1" '/^version *=/ {gsub(/"/, "", $3); cur = $3} /^sha256 *=/ && cur == v {gsub(/"/, "", $3); print $3; exit}' "$specs"/*.toml
+}
+wanted=()
+for w in "${wanted_versions[@]}"; do
+  set -- $w
+  sum=$(sha_of "$1")
+  [[ $sum =~ ^[0-9a-f]{64}$ ]] || { echo "tarballs: no sha256 for $1 in specs/releases" >&2; exit 1; }
+  wanted+=("$1 $sum $2")
+done
 
 have() { [ -f "$dir/haproxy-$1.tar.gz" ] && echo "$2  $dir/haproxy-$1.tar.gz" | sha256sum -c --status; }
 
