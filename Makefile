@@ -5,7 +5,7 @@ export HARPY_TARBALLS ?= $(CURDIR)/.cache/tarballs
 export HARPY_TEST_CACHE ?= $(CURDIR)/.cache/test
 GO ?= go
 
-.PHONY: all deps tarballs harpy run test test-short bench lint fmt
+.PHONY: all deps tarballs harpy run test test-short fuzz bench lint fmt
 
 all: harpy
 
@@ -34,6 +34,17 @@ test: deps tarballs
 
 test-short:
 	$(GO) test -short ./...
+
+# Each fuzzer for FUZZTIME (go test runs only their seeds and corpus); new crashers land
+# in the package's testdata/fuzz, to be fixed and kept.
+FUZZTIME ?= 60s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 bench: deps tarballs harpy
 	bash bench/run.sh
