@@ -113,7 +113,8 @@ func Mirror(t testing.TB) string {
 }
 
 // Build builds a release with its recipe's default features through the real pipeline
-// (fetching over file:// from TarballDir), sharing the compiled result across tests.
+// (fetching over HTTP on 127.0.0.1 from TarballDir, see Mirror), sharing the compiled
+// result across tests.
 func Build(t testing.TB, version string) *build.Result {
 	t.Helper()
 	Real(t)
