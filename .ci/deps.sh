@@ -8,11 +8,11 @@ pkgs=(
   # compile HAProxy
   build-essential libssl-dev libpcre2-dev libpcre3-dev zlib1g-dev liblua5.4-dev libsystemd-dev
   # packaging tools used as judges
-  rpm rpmlint rpm2cpio cpio createrepo-c dnf dpkg-dev gpg gpg-agent procps
+  rpm rpmlint rpm2cpio cpio createrepo-c dnf dpkg-dev gpg gpg-agent procps lintian
   # config and logging judges
   haproxy rsyslog logrotate shellcheck systemd
   # live servers for traffic tests
-  nginx-light mariadb-server mariadb-client dnsmasq-base wrk socat curl iproute2
+  nginx-light mariadb-server mariadb-client dnsmasq-base wrk socat curl iproute2 tmux
   # source tarballs, bench arithmetic
   dpkg-dev bc
   # base tools the tests call (present on Debian, listed so a slimmer image gets them)
