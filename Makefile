@@ -5,7 +5,7 @@ export HARPY_TARBALLS ?= $(CURDIR)/.cache/tarballs
 export HARPY_TEST_CACHE ?= $(CURDIR)/.cache/test
 GO ?= go
 
-.PHONY: all deps tarballs harpy run test test-short fuzz bench lint fmt
+.PHONY: all deps tarballs consul harpy run test test-short fuzz bench lint fmt
 
 all: harpy
 
@@ -14,6 +14,10 @@ deps:
 
 tarballs:
 	bash scripts/tarballs.sh $(HARPY_TARBALLS)
+
+# The Consul agent the watch tests run, built once per machine outside the clone.
+consul:
+	bash scripts/consul.sh
 
 harpy:
 	$(GO) build -ldflags "-X main.buildVersion=$$(git describe --always --dirty 2>/dev/null || echo unknown)" -o bin/harpy ./cmd/harpy
@@ -25,7 +29,7 @@ run: deps tarballs harpy
 	./bin/harpy build --mirror file://$(HARPY_TARBALLS) --format rpm,deb --dist el9 --out dist/
 
 # Everything, with the real tools: what CI runs.
-test: deps tarballs
+test: deps tarballs consul
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 60m $$($(GO) list ./... | grep -v /livetest)
 	# Traffic scenarios measure failed requests under load: run them alone, after the

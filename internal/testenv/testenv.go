@@ -189,3 +189,19 @@ func (w logWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(b), "\n"))
 	return len(b), nil
 }
+
+// Consul returns the Consul agent binary scripts/consul.sh builds (once per machine,
+// outside the clone): $HARPY_CONSUL, else /var/cache/harpy/consul-v1.14.0. A missing one
+// fails the test with the command that builds it.
+func Consul(t testing.TB) string {
+	t.Helper()
+	Real(t)
+	p := os.Getenv("HARPY_CONSUL")
+	if p == "" {
+		p = "/var/cache/harpy/consul-v1.14.0"
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Mode()&0o111 == 0 {
+		t.Fatalf("testenv: no Consul agent at %s; build it with `bash scripts/consul.sh` (make test does)", p)
+	}
+	return p
+}
