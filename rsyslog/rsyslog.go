@@ -62,8 +62,8 @@ type Options struct {
 }
 
 var (
-	pathRE     = regexp.MustCompile(`^/[A-Za-z0-9_./-]+$`)
-	profileRE  = regexp.MustCompile(`^[A-Za-z0-9_./:-]*$`)
+	pathRE    = regexp.MustCompile(`^/[A-Za-z0-9_./-]+$`)
+	profileRE = regexp.MustCompile(`^[A-Za-z0-9_./:-]*$`)
 )
 
 type data struct {
