@@ -90,9 +90,14 @@ func (l LocalTarget) root() string {
 	return l.Root
 }
 
-// Path returns p under Root.
+// Path returns p under Root, as an absolute path: commands run in the service's working
+// directory, not in harpy's.
 func (l LocalTarget) Path(p string) string {
-	return filepath.Join(l.root(), filepath.FromSlash(p))
+	root := l.root()
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
+	return filepath.Join(root, filepath.FromSlash(p))
 }
 
 func (l LocalTarget) Read(ctx context.Context, p string) (Current, error) {
@@ -140,14 +145,21 @@ func (l LocalTarget) MkdirAll(ctx context.Context, dir string) ([]string, error)
 			}
 			break
 		}
-		if !errors.Is(err, fs.ErrNotExist) || d == "/" {
+		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("create %s: %w", l.Path(dir), err)
 		}
 		missing = append(missing, d)
+		if d == "/" {
+			break // the root itself, made with its parents
+		}
 	}
 	var created []string
 	for i := len(missing) - 1; i >= 0; i-- {
-		if err := os.Mkdir(l.Path(missing[i]), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		mkdir := os.Mkdir
+		if missing[i] == "/" {
+			mkdir = os.MkdirAll
+		}
+		if err := mkdir(l.Path(missing[i]), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return created, hint.With(fmt.Errorf("create %s: %w", l.Path(missing[i]), err), "check the directory's permissions")
 		}
 		created = append(created, missing[i])
