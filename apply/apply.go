@@ -201,12 +201,19 @@ func (tx Tx) Run(ctx context.Context) (Result, error) {
 	}
 	if len(res.Written) > 0 && tx.Reload != nil {
 		// reload: the service takes the new files.
-		if err := tx.Reload.Reload(ctx, t); err != nil {
+		err := ctx.Err()
+		if err == nil {
+			err = tx.Reload.Reload(ctx, t)
+		}
+		if err != nil {
 			return Result{}, tx.rollback(ctx, "reload", err, es, created, false)
 		}
-		// confirm: the new configuration serves. If not, the service runs files that
-		// are about to be taken back: reload it again once they are.
-		if err := tx.Reload.Confirm(ctx, t); err != nil {
+		// confirm: the new configuration serves. If not (or interrupted), the service
+		// may run files that are about to be taken back: reload it again once they are.
+		if err = ctx.Err(); err == nil {
+			err = tx.Reload.Confirm(ctx, t)
+		}
+		if err != nil {
 			return Result{}, tx.rollback(ctx, "confirm the reload", err, es, created, true)
 		}
 		res.Reloaded = true
@@ -273,7 +280,10 @@ func (tx Tx) rollback(ctx context.Context, step string, cause error, es []*entry
 	if len(re.Failed) > 0 {
 		return hint.With(re, "put the files named above back by hand before the service reloads or restarts")
 	}
-	return re
+	if hint.Of(cause) != "" {
+		return re // the cause's own hint says what to fix
+	}
+	return hint.With(re, "nothing changed on the target: fix what %s reported, then run again", step)
 }
 
 // removeDirs removes the directories made for new files, innermost first; one that is not

@@ -110,7 +110,7 @@ func (l LocalTarget) Read(ctx context.Context, p string) (Current, error) {
 		return Current{}, nil
 	}
 	if err != nil {
-		return Current{}, fmt.Errorf("read %s: %w", hp, err)
+		return Current{}, hint.With(fmt.Errorf("read %s: %w", hp, err), "check the path and its permissions")
 	}
 	cur := Current{Exists: true, Type: fi.Mode().Type(), Meta: meta(fi)}
 	switch {
