@@ -232,10 +232,12 @@ func (l LocalTarget) Run(ctx context.Context, dir string, argv ...string) ([]byt
 			if err == nil {
 				break
 			}
-			p, err = exec.LookPath(d + "/" + bin)
+			if q, err2 := exec.LookPath(d + "/" + bin); err2 == nil {
+				p, err = q, nil
+			}
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (nor in %s)", err, strings.Join(servicePath, ":"))
 		}
 		bin = p
 	}
