@@ -104,6 +104,9 @@ func (l LocalTarget) Read(ctx context.Context, p string) (Current, error) {
 	if err := ctx.Err(); err != nil {
 		return Current{}, err
 	}
+	if err := l.confined(p); err != nil {
+		return Current{}, err
+	}
 	hp := l.Path(p)
 	fi, err := os.Lstat(hp)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -122,6 +125,34 @@ func (l LocalTarget) Read(ctx context.Context, p string) (Current, error) {
 		}
 	}
 	return cur, nil
+}
+
+// confined refuses a path whose directory, through a symlink, lies outside the root: with
+// --root DIR, DIR/etc -> /etc would otherwise write into this host's /etc.
+func (l LocalTarget) confined(p string) error {
+	if filepath.Clean(l.root()) == "/" {
+		return nil
+	}
+	root, err := filepath.EvalSymlinks(l.Path("/"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // made by MkdirAll: nothing in it yet
+	}
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", l.Path("/"), err)
+	}
+	for d := path.Dir(p); ; d = path.Dir(d) {
+		real, err := filepath.EvalSymlinks(l.Path(d))
+		if err == nil {
+			if rel, _ := filepath.Rel(root, real); rel == ".." || strings.HasPrefix(rel, "../") {
+				return hint.With(fmt.Errorf("install %s: %s leads out of the root to %s", l.Path(p), l.Path(d), real),
+					"make the link relative inside the root, or install under its target with --root")
+			}
+			return nil
+		}
+		if d == "/" {
+			return nil
+		}
+	}
 }
 
 func meta(fi fs.FileInfo) Meta {

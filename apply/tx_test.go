@@ -262,6 +262,7 @@ func TestTx(t *testing.T) {
 		wantErr  string // "" succeeds
 		// after the transaction: all new (the files applied) or all old (unchanged tree)
 		wantNew                bool
+		wantResolved           map[string]string // files written through a symlinked directory
 		wantReloads, wantConfs int
 	}{
 		{name: "new and changed files, no reload", setup: existing, files: newFiles, wantNew: true},
@@ -288,6 +289,19 @@ func TestTx(t *testing.T) {
 			existing(t, root)
 			write(t, filepath.Join(root, "etc/rsyslog.d"), "file\n", 0o644, -1, -1)
 		}, files: newFiles, wantErr: "not a directory"},
+		{name: "parent symlink leads out of the root", setup: func(t *testing.T, root string) {
+			existing(t, root)
+			if err := os.Symlink(t.TempDir(), filepath.Join(root, "etc/rsyslog.d")); err != nil {
+				t.Fatal(err)
+			}
+		}, files: newFiles, wantErr: "leads out of the root"},
+		{name: "parent symlink inside the root", setup: func(t *testing.T, root string) {
+			existing(t, root)
+			os.MkdirAll(filepath.Join(root, "srv/rsyslog.d"), 0o755)
+			if err := os.Symlink("../srv/rsyslog.d", filepath.Join(root, "etc/rsyslog.d")); err != nil {
+				t.Fatal(err)
+			}
+		}, files: newFiles[:2], wantNew: true, wantResolved: map[string]string{"srv/rsyslog.d/49-haproxy.conf": "new rsyslog\n"}},
 		{name: "name leaves the root", setup: existing, files: []File{newFiles[0], {Name: "etc/../../escape", Data: []byte("x")}}, wantErr: "not a path under the target's root"},
 		{name: "same file twice", setup: existing, files: []File{newFiles[0], {Name: "/etc//haproxy/haproxy.cfg", Data: []byte("x")}}, wantErr: "are the same file"},
 		{name: "empty name", setup: existing, files: []File{{Name: "/", Data: []byte("x")}}, wantErr: "not a path under the target's root"},
@@ -335,7 +349,13 @@ func TestTx(t *testing.T) {
 				}
 				want := maps.Clone(before)
 				apply(want, tt.files, root)
-				if d := diffTrees(want, after); d != "" {
+				if tt.wantResolved != nil {
+					for p, data := range tt.wantResolved {
+						if got := read(t, filepath.Join(root, p)); got != data {
+							t.Errorf("%s = %q, want %q", p, got, data)
+						}
+					}
+				} else if d := diffTrees(want, after); d != "" {
 					t.Errorf("after the transaction:%s", d)
 				}
 				if len(seen) != len(tt.files) {
