@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -587,3 +588,47 @@ func txProperty(t *testing.T, seed uint64, failAt int, how uint8) {
 		t.Fatalf("seed %d fault at %d of %v: no error, but the tree is not the new one:%s", seed, ft.failAt, ft.log, d)
 	}
 }
+
+// FuzzNames: a name is refused or lands under the root, never beside or above it.
+func FuzzNames(f *testing.F) {
+	for _, s := range []string{"etc/haproxy/haproxy.cfg", "/etc/x", "../x", "a/../../x", "a/./b//c", "/", "", ".", "a/..", "..\\x", "a\x00b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		es, err := entries([]File{{Name: name}})
+		if err != nil {
+			return
+		}
+		p := es[0].path
+		root := t.TempDir()
+		hp := LocalTarget{Root: root}.Path(p)
+		if p == "/" || path.Clean(p) != p || !strings.HasPrefix(hp, root+string(filepath.Separator)) {
+			t.Fatalf("%q became %q (%s), not a path under the root", name, p, hp)
+		}
+	})
+}
+
+// TestConfirmFailsAndReloadOfOldFails: both failures are reported, the files are back.
+func TestConfirmFailsAndReloadOfOldFails(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "a"), "old\n", 0o644, -1, -1)
+	calls := 0
+	r := &confirmFails{reload: func() error {
+		if calls++; calls == 2 {
+			return errors.New("second reload refused")
+		}
+		return nil
+	}}
+	_, err := Tx{Target: LocalTarget{Root: root}, Files: []File{{Name: "a", Data: []byte("new\n")}}, Reload: r}.Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "no new worker; reloading the previous files failed too: second reload refused") {
+		t.Fatalf("err %v", err)
+	}
+	if read(t, filepath.Join(root, "a")) != "old\n" {
+		t.Error("not restored")
+	}
+}
+
+type confirmFails struct{ reload func() error }
+
+func (c *confirmFails) Reload(context.Context, Target) error  { return c.reload() }
+func (c *confirmFails) Confirm(context.Context, Target) error { return errors.New("no new worker") }
