@@ -26,7 +26,8 @@ func leftovers(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && strings.Contains(d.Name(), ".harpy-") {
+		// safefile's staged copies: ".NAME.*.tmp".
+		if err == nil && strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), ".tmp") {
 			out = append(out, p)
 		}
 		return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -63,13 +62,18 @@ haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
 				if out != "" {
 					return hint.Input(hint.With(errors.New("--out and --root both given"), "--out DIR writes the three files side by side; --root DIR installs them under DIR/etc"))
 				}
+				// An install is checked as the root's haproxy service would check it:
+				// its flags (CFGDIR, OPTIONS/EXTRAOPTS) and its working directory.
+				tx := apply.Tx{Target: apply.LocalTarget{Root: root}, Files: o.Files()}
 				if doCheck {
-					cfgName := strings.TrimPrefix(profiles.HAProxyCfgPath, "/")
-					checker = func(ctx context.Context, staged map[string]string) error {
-						return check.HAProxy(ctx, binary, staged[cfgName])
+					// On this host (--root /) the unit's own binary, unless --binary says.
+					v := apply.HAProxy{Binary: binary}
+					if filepath.Clean(root) == "/" && !c.Flags().Changed("binary") {
+						v.Binary = ""
 					}
+					tx.Validate = v
 				}
-				res, err := apply.WriteChecked(ctx, root, o.Files(), checker)
+				res, err := tx.Run(ctx)
 				if err != nil {
 					return err
 				}
