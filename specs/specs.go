@@ -16,6 +16,7 @@ import (
 
 	"harpy/hint"
 	"harpy/hversion"
+	"harpy/safefile"
 )
 
 // Release is one known HAProxy release.
@@ -166,22 +167,22 @@ func decodeStrict(name string, b []byte, v any) error {
 }
 
 func (c *Catalog) loadUser(file string) error {
-	b, err := os.ReadFile(file)
+	b, err := readUser(file, safefile.MaxConfig, "pass a recipe TOML file to --recipe")
 	if err != nil {
-		return hint.With(fmt.Errorf("read recipe: %w", err), "pass an existing TOML file to --recipe")
+		return fmt.Errorf("read recipe: %w", err)
 	}
 	var rf releaseFile
 	if err := decodeStrict(file, b, &rf); err != nil {
-		return err
+		return hint.Input(err)
 	}
 	if len(rf.Release) == 0 {
-		return hint.With(fmt.Errorf("%s: no [[release]] in recipe file", file), "add a [[release]] table with version and sha256")
+		return hint.Input(hint.With(fmt.Errorf("%s: no [[release]] in recipe file", file), "add a [[release]] table with version and sha256"))
 	}
 	for _, r := range rf.Release {
 		r.Origin = file
 		r.dir = filepath.Dir(file)
 		if err := c.add(r, true); err != nil {
-			return err
+			return hint.Input(err)
 		}
 	}
 	return nil
@@ -209,7 +210,11 @@ func (c *Catalog) add(r *Release, replace bool) error {
 			return hint.With(fmt.Errorf("%s", where("patch path "+p+" must be relative and stay inside the recipe's directory")), "name a patch file beside the recipe, or an embedded one")
 		}
 		if _, err := r.patch(p); err != nil {
-			return hint.With(fmt.Errorf("%s: %w", where("patch "+p), err), "put the patch file beside the recipe, or use an embedded patch name (harpy versions --patches)")
+			err = fmt.Errorf("%s: %w", where("patch "+p), err)
+			if errors.Is(err, fs.ErrNotExist) {
+				err = hint.With(err, "put the patch file beside the recipe, or name an embedded patch: %s", strings.Join(EmbeddedPatches(), ", "))
+			}
+			return err
 		}
 	}
 	for i, old := range c.Releases {
@@ -228,7 +233,7 @@ func (c *Catalog) add(r *Release, replace bool) error {
 // patch reads a patch by name: beside a user recipe first, then embedded.
 func (r *Release) patch(name string) ([]byte, error) {
 	if r.dir != "" {
-		b, err := os.ReadFile(filepath.Join(r.dir, name))
+		b, err := readUser(filepath.Join(r.dir, name), safefile.MaxPatch, "put the patch file beside the recipe, or use an embedded patch name")
 		if err == nil {
 			return b, nil
 		}
@@ -237,6 +242,30 @@ func (r *Release) patch(name string) ([]byte, error) {
 		}
 	}
 	return files.ReadFile(path.Join("patches", name))
+}
+
+// readUser reads a file the user named (a recipe, a patch beside it): a regular file of at
+// most max bytes, opened without blocking. The error names the path, says why and is
+// marked as bad input; the hint is safefile's, or fix when it has none.
+func readUser(file string, max int64, fix string) ([]byte, error) {
+	b, err := safefile.ReadFile(file, max)
+	if err != nil {
+		if hint.Of(err) == "" {
+			err = hint.With(err, "%s", fix)
+		}
+		return nil, hint.Input(err)
+	}
+	return b, nil
+}
+
+// EmbeddedPatches lists the patch names a recipe can use without a file of its own.
+func EmbeddedPatches() []string {
+	ents, _ := fs.ReadDir(files, "patches")
+	var n []string
+	for _, e := range ents {
+		n = append(n, e.Name())
+	}
+	return n
 }
 
 // Feature returns the named feature, or nil.
