@@ -74,6 +74,9 @@ func TestUserFilesBounded(t *testing.T) {
 			if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), tc.file) || !strings.Contains(err.Error(), tc.why) {
 				t.Fatalf("err = %q, want one line naming %s and %q", err, tc.file, tc.why)
 			}
+			if tc.is == os.ErrNotExist && strings.HasPrefix(tc.name, "patch") && !strings.Contains(hint.Of(err), "2.2-openssl3-ssl-op-no-tlsv1_3.patch") {
+				t.Errorf("hint %q does not list the embedded patches", hint.Of(err))
+			}
 			if !errors.Is(err, tc.is) || !hint.IsInput(err) || hint.Of(err) == "" {
 				t.Errorf("err = %v (hint %q): want %v, marked as bad input, with a hint", err, hint.Of(err), tc.is)
 			}
