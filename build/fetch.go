@@ -8,19 +8,82 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"harpy/hint"
+	"harpy/safefile"
 )
 
 // UpstreamURL is where HAProxy publishes release tarballs.
 const UpstreamURL = "https://www.haproxy.org/download/{branch}/src/haproxy-{version}.tar.gz"
+
+// Limits of a download. Each is far above what a healthy mirror needs and far below what
+// would hurt: a mirror that never answers, stalls mid-body or sends without end fails in
+// seconds or minutes, not after the disk is full.
+const (
+	DefaultConnectTimeout = 30 * time.Second // TCP connect, then again for the TLS handshake
+	DefaultHeaderTimeout  = time.Minute      // request sent → response headers (first byte)
+	DefaultIdleTimeout    = time.Minute      // the longest wait for the next byte of a body
+	MaxTarball            = 256 << 20        // HAProxy tarballs are 3-5 MiB
+	MaxChecksum           = 64 << 10         // a .sha256 file is one line
+)
+
+// Fetcher holds the limits of every read from a mirror or a local tarball. The zero value
+// (or a nil *Fetcher) uses the defaults above; tests set them short.
+type Fetcher struct {
+	ConnectTimeout time.Duration
+	HeaderTimeout  time.Duration
+	IdleTimeout    time.Duration
+	MaxTarball     int64
+	MaxChecksum    int64
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func (f *Fetcher) limits() Fetcher {
+	var l Fetcher
+	if f != nil {
+		l = *f
+	}
+	return Fetcher{
+		ConnectTimeout: or(l.ConnectTimeout, DefaultConnectTimeout),
+		HeaderTimeout:  or(l.HeaderTimeout, DefaultHeaderTimeout),
+		IdleTimeout:    or(l.IdleTimeout, DefaultIdleTimeout),
+		MaxTarball:     or(l.MaxTarball, MaxTarball),
+		MaxChecksum:    or(l.MaxChecksum, MaxChecksum),
+	}
+}
+
+// client is an HTTP client with the connect and first-byte timeouts. There is no
+// whole-request timeout: a large download on a slow but live link may take long; the idle
+// timeout (idleReader) and the size cap bound the body instead, and the context stops it.
+func (f Fetcher) client() *http.Client {
+	d := &net.Dialer{Timeout: f.ConnectTimeout, KeepAlive: 30 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		TLSHandshakeTimeout:   f.ConnectTimeout,
+		ResponseHeaderTimeout: f.HeaderTimeout,
+		ExpectContinueTimeout: time.Second,
+		DisableKeepAlives:     true, // a few requests per run: no idle connections left behind
+		ForceAttemptHTTP2:     true,
+	}}
+}
 
 // sources lists the tarball URLs to try, in order.
 func (s *State) sources() []string {
@@ -58,7 +121,7 @@ func (checksumStep) Run(ctx context.Context, s *State) error {
 	}
 	var errs []string
 	for _, u := range s.sources() {
-		sum, err := fetchSHA256(ctx, s.Opts.Client, u+".sha256")
+		sum, err := fetchSHA256(ctx, s.Opts.Fetcher.limits(), u+".sha256")
 		if err == nil {
 			s.Plan.SHA256 = sum
 			s.logf("checksum: %s from %s.sha256", shortHex(sum), u)
@@ -71,13 +134,16 @@ func (checksumStep) Run(ctx context.Context, s *State) error {
 
 var sumLine = regexp.MustCompile(`^([0-9a-f]{64})(\s|$)`)
 
-func fetchSHA256(ctx context.Context, c *http.Client, u string) (string, error) {
-	rc, _, err := open(ctx, c, u)
+func fetchSHA256(ctx context.Context, f Fetcher, u string) (string, error) {
+	rc, _, err := f.open(ctx, u, f.MaxChecksum)
 	if err != nil {
 		return "", err
 	}
 	defer rc.Close()
-	line, _ := bufio.NewReader(io.LimitReader(rc, 4096)).ReadString('\n')
+	line, err := bufio.NewReader(rc).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", err
+	}
 	m := sumLine.FindStringSubmatch(strings.TrimSpace(line))
 	if m == nil {
 		return "", fmt.Errorf("%s: not a sha256 file", u)
@@ -85,26 +151,38 @@ func fetchSHA256(ctx context.Context, c *http.Client, u string) (string, error) 
 	return m[1], nil
 }
 
-// open returns a reader for an http(s) or file URL, with its size when known.
-func open(ctx context.Context, c *http.Client, raw string) (io.ReadCloser, int64, error) {
+// open returns a reader for an http(s) or file URL, with its size when known. Reading it
+// fails past max bytes, and for http(s) when no byte arrives for f.IdleTimeout; the
+// context aborts it.
+func (f Fetcher) open(ctx context.Context, raw string, max int64) (io.ReadCloser, int64, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, 0, err
 	}
 	switch u.Scheme {
 	case "file":
-		f, err := os.Open(u.Path)
+		// A regular file only, opened without blocking: a FIFO or a device given as
+		// --source or as a file:// mirror is refused at once.
+		fh, err := safefile.Open(u.Path)
 		if err != nil {
 			return nil, 0, err
 		}
-		st, _ := f.Stat()
-		return f, st.Size(), nil
+		st, err := fh.Stat()
+		if err != nil {
+			fh.Close()
+			return nil, 0, err
+		}
+		if st.Size() > max {
+			fh.Close()
+			return nil, 0, tooLarge(u.Path, st.Size(), max)
+		}
+		return readCloser{&capped{r: fh, max: max, name: u.Path}, fh}, st.Size(), nil
 	case "http", "https":
 		req, err := http.NewRequestWithContext(ctx, "GET", raw, nil)
 		if err != nil {
 			return nil, 0, err
 		}
-		resp, err := c.Do(req)
+		resp, err := f.client().Do(req)
 		if err != nil {
 			var ue *url.Error
 			if errors.As(err, &ue) {
@@ -116,9 +194,80 @@ func open(ctx context.Context, c *http.Client, raw string) (io.ReadCloser, int64
 			resp.Body.Close()
 			return nil, 0, fmt.Errorf("%s: %s", raw, resp.Status)
 		}
-		return resp.Body, resp.ContentLength, nil
+		if resp.ContentLength > max {
+			resp.Body.Close()
+			return nil, 0, tooLarge(raw, resp.ContentLength, max)
+		}
+		idle := newIdleReader(resp.Body, f.IdleTimeout, raw)
+		return readCloser{&capped{r: idle, max: max, name: raw}, idle}, resp.ContentLength, nil
 	}
 	return nil, 0, hint.With(fmt.Errorf("unsupported URL %q", raw), "mirrors are http://, https:// or file:// URLs")
+}
+
+func tooLarge(name string, size, max int64) error {
+	return hint.With(fmt.Errorf("%s: %w (%d bytes or more, the limit is %d)", name, safefile.ErrTooLarge, size, max),
+		"this is not an HAProxy release file; check the mirror URL or the path")
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// capped fails a read that goes past max bytes.
+type capped struct {
+	r    io.Reader
+	n    int64
+	max  int64
+	name string
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if left := c.max + 1 - c.n; int64(len(p)) > left {
+		p = p[:left]
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.n > c.max {
+		return n, tooLarge(c.name, c.n, c.max)
+	}
+	return n, err
+}
+
+// idleReader fails when no byte arrives for d: it closes the body under a Read that
+// waits longer, which ends that Read. The clock runs only while a Read waits, so a slow
+// disk on the writing side never counts.
+type idleReader struct {
+	rc    io.ReadCloser
+	d     time.Duration
+	name  string
+	timer *time.Timer
+	fired atomic.Bool
+}
+
+func newIdleReader(rc io.ReadCloser, d time.Duration, name string) *idleReader {
+	r := &idleReader{rc: rc, d: d, name: name}
+	r.timer = time.AfterFunc(time.Hour, func() {
+		r.fired.Store(true)
+		rc.Close()
+	})
+	r.timer.Stop()
+	return r
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	r.timer.Reset(r.d)
+	n, err := r.rc.Read(p)
+	r.timer.Stop()
+	if err != nil && err != io.EOF && r.fired.Load() {
+		err = fmt.Errorf("%s: no data for %s, the download stalled", r.name, r.d)
+	}
+	return n, err
+}
+
+func (r *idleReader) Close() error {
+	r.timer.Stop()
+	return r.rc.Close()
 }
 
 type fetchStep struct{}
@@ -155,11 +304,15 @@ func Fetch(ctx context.Context, s *State) (string, error) {
 	if s.Opts.Source != "" {
 		abs, _ := filepath.Abs(s.Opts.Source)
 		if err := copyVerified(ctx, s, "file://"+abs, dst, want); err != nil {
+			if errors.Is(err, safefile.ErrNotRegular) || errors.Is(err, safefile.ErrTooLarge) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+				// The path itself is wrong: the error names it and says why.
+				return "", hint.Input(hint.With(fmt.Errorf("--source: %w", err), "give the path of the release tarball haproxy-%s.tar.gz", s.Plan.Version))
+			}
 			return "", hint.With(fmt.Errorf("%s: %w", s.Opts.Source, err), "check that --source is the release tarball of %s", s.Plan.Version)
 		}
 		return dst, nil
 	}
-	var errs []string
+	var errs []any
 	for _, u := range s.sources() {
 		err := copyVerified(ctx, s, u, dst, want)
 		if err == nil {
@@ -174,9 +327,11 @@ func Fetch(ctx context.Context, s *State) (string, error) {
 			// but still try the next source.
 			s.logf("fetch: %s: %v", u, err)
 		}
-		errs = append(errs, err.Error())
+		errs = append(errs, err)
 	}
-	return "", hint.With(fmt.Errorf("could not get %s: %s", name, strings.Join(errs, "; ")), "%s", "check the mirror URLs (--mirror URL, tried in order; \"{version}\" and \"{branch}\" are expanded, otherwise /"+name+" is appended), or pass --source FILE")
+	// One line, every source's error in the chain (errors.Is sees through it).
+	why := strings.TrimSuffix(strings.Repeat("%w; ", len(errs)), "; ")
+	return "", hint.With(fmt.Errorf("could not get %s: "+why, append([]any{name}, errs...)...), "%s", "check the mirror URLs (--mirror URL, tried in order; \"{version}\" and \"{branch}\" are expanded, otherwise /"+name+" is appended), or pass --source FILE")
 }
 
 type mismatchError struct{ got, want string }
@@ -186,39 +341,40 @@ func (e *mismatchError) Error() string {
 }
 
 // copyVerified streams src into a temp file beside dst while hashing it, and renames it
-// into place only when the digest matches: the cache never holds an unverified file.
+// into place only when the digest matches: the cache never holds an unverified file, and
+// a failed or interrupted download leaves nothing behind.
 func copyVerified(ctx context.Context, s *State, src, dst, want string) error {
-	rc, size, err := open(ctx, s.Opts.Client, src)
+	f := s.Opts.Fetcher.limits()
+	rc, size, err := f.open(ctx, src, f.MaxTarball)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*.tar.gz")
+	tmp, err := safefile.Create(dst, 0o644)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
+	defer tmp.Abort()
 	h := sha256.New()
 	pw := &progressWriter{s: s, label: "fetch " + filepath.Base(src), total: size, last: time.Now()}
 	if _, err := io.Copy(io.MultiWriter(tmp, h, pw), rc); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: interrupted: %w", src, ctx.Err())
+		}
+		if strings.HasPrefix(err.Error(), src) {
+			return err
+		}
 		return fmt.Errorf("%s: %w", src, err)
 	}
 	pw.done()
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != want {
 		return &mismatchError{got: got, want: want}
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	return tmp.Commit()
 }
 
 func hashFile(p string) (string, error) {
-	f, err := os.Open(p)
+	f, err := safefile.Open(p)
 	if err != nil {
 		return "", err
 	}

@@ -74,7 +74,7 @@ func fetchState(t *testing.T, version, sha string, mirrors ...string) *State {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &State{Opts: Options{CacheDir: t.TempDir(), Mirrors: mirrors, Client: http.DefaultClient, Progress: &bytes.Buffer{}}, Plan: p}
+	s := &State{Opts: Options{CacheDir: t.TempDir(), Mirrors: mirrors, Progress: &bytes.Buffer{}}, Plan: p}
 	return s
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 
 	"harpy/hint"
 	"harpy/hversion"
+	"harpy/safefile"
 	"harpy/specs"
 )
 
@@ -38,6 +38,10 @@ var packageHints = map[string][2]string{
 	"systemd/sd-daemon.h": {"libsystemd-dev", "systemd-devel"},
 }
 
+// maxHeader bounds a header harpy reads to learn a library's version (ssl.h is about
+// 100 KiB): a header that is a FIFO, a device or huge reads as absent, never blocks.
+const maxHeader = 4 << 20
+
 // ProbeHost looks at the build host. It runs the compiler once and reads a few headers.
 func ProbeHost(ctx context.Context) (*Host, error) {
 	h := &Host{Arch: runtime.GOARCH}
@@ -52,7 +56,7 @@ func ProbeHost(ctx context.Context) (*Host, error) {
 	h.IncludeDirs = append(h.IncludeDirs, "/usr/local/include", "/usr/include")
 	if p := h.find("openssl/opensslv.h"); p != "" {
 		h.OpenSSL = openSSLVersion(p)
-		if b, err := os.ReadFile(filepath.Join(filepath.Dir(p), "ssl.h")); err == nil {
+		if b, err := safefile.ReadFile(filepath.Join(filepath.Dir(p), "ssl.h"), maxHeader); err == nil {
 			h.Quictls = strings.Contains(string(b), "SSL_set_quic_method")
 		}
 	}
@@ -97,7 +101,7 @@ var (
 // openSSLVersion reads the version from opensslv.h: OpenSSL 3 has MAJOR/MINOR/PATCH
 // macros, 1.x only the packed OPENSSL_VERSION_NUMBER.
 func openSSLVersion(path string) string {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path, maxHeader)
 	if err != nil {
 		return ""
 	}
@@ -119,7 +123,7 @@ func openSSLVersion(path string) string {
 }
 
 func luaVersion(path string) string {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path, maxHeader)
 	if err != nil {
 		return ""
 	}

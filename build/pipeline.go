@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"runtime"
 	"time"
 
@@ -24,7 +23,7 @@ type Options struct {
 	Jobs     int      // make -j; 0 means the number of CPUs
 	Rebuild  bool     // ignore a cached build of the same inputs
 	Progress io.Writer
-	Client   *http.Client
+	Fetcher  *Fetcher // limits of downloads; nil: the defaults (see Fetcher)
 }
 
 // Result is what a build produced.
@@ -94,9 +93,6 @@ func Run(ctx context.Context, opts Options, steps []Step) (*State, error) {
 	}
 	if opts.Jobs <= 0 {
 		opts.Jobs = runtime.NumCPU()
-	}
-	if opts.Client == nil {
-		opts.Client = &http.Client{Timeout: 10 * time.Minute}
 	}
 	s := &State{Opts: opts}
 	defer s.release()

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
+	"time"
 
 	"harpy/hint"
 	"harpy/hversion"
@@ -38,18 +40,36 @@ func HAProxy(ctx context.Context, binary, cfgPath string) error {
 	return err
 }
 
+// Timeout bounds one `haproxy -c`: a real check takes well under a second, even for a
+// config of thousands of servers; a check that hangs (a binary waiting on a resolver, a
+// FIFO, a wrapper script) is killed, with its children, after this long.
+const Timeout = 60 * time.Second
+
+// versionTimeout bounds `haproxy -v`.
+const versionTimeout = 10 * time.Second
+
 // HAProxyOutput is HAProxy that also returns the output (warnings) of a passing check.
 func HAProxyOutput(ctx context.Context, binary, cfgPath string) (string, error) {
+	return haproxyOutput(ctx, binary, cfgPath, Timeout)
+}
+
+func haproxyOutput(ctx context.Context, binary, cfgPath string, timeout time.Duration) (string, error) {
 	path, err := resolve(binary)
 	if err != nil {
 		return "", hint.With(fmt.Errorf("check %s: %w", cfgPath, err), "install haproxy, or pass the binary with --binary (harpy build makes one)")
 	}
-	cmd := exec.CommandContext(ctx, path, "-c", "-V", "-f", cfgPath)
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := command(tctx, path, "-c", "-V", "-f", cfgPath)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return out.String(), fmt.Errorf("check %s: interrupted: %w", cfgPath, ctx.Err())
+		}
+		if tctx.Err() != nil {
+			return out.String(), hint.With(fmt.Errorf("check %s: %s -c did not finish within %s and was killed", cfgPath, path, timeout),
+				"a check takes a second; see whether %s hangs on its own (a resolver, a file it opens), or pass another --binary", path)
 		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -59,6 +79,16 @@ func HAProxyOutput(ctx context.Context, binary, cfgPath string) (string, error) 
 		return out.String(), fmt.Errorf("check %s: run %s: %w", cfgPath, path, err)
 	}
 	return out.String(), nil
+}
+
+// command is exec.CommandContext that kills the whole process group when ctx ends (a
+// wrapper script's children too) and stops waiting for their output soon after.
+func command(ctx context.Context, path string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+	return cmd
 }
 
 // resolve finds binary on PATH; the default name is also looked for in the sbin
@@ -83,11 +113,23 @@ var versionRE = regexp.MustCompile(`(?m)^HA-?Proxy version ([0-9]+\.[0-9]+(\.[0-
 
 // BinaryVersion asks an haproxy binary its version (`haproxy -v`).
 func BinaryVersion(ctx context.Context, binary string) (hversion.V, error) {
+	return binaryVersion(ctx, binary, versionTimeout)
+}
+
+func binaryVersion(ctx context.Context, binary string, timeout time.Duration) (hversion.V, error) {
 	if p, err := resolve(binary); err == nil {
 		binary = p
 	}
-	out, err := exec.CommandContext(ctx, binary, "-v").CombinedOutput()
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := command(tctx, binary, "-v").CombinedOutput()
 	if err != nil {
+		if ctx.Err() != nil {
+			return hversion.V{}, fmt.Errorf("%s -v: interrupted: %w", binary, ctx.Err())
+		}
+		if tctx.Err() != nil {
+			return hversion.V{}, hint.With(fmt.Errorf("%s -v did not answer within %s and was killed", binary, timeout), "pass the target with --haproxy, or another --binary")
+		}
 		return hversion.V{}, hint.With(fmt.Errorf("%s -v: %w: %s", binary, err, bytes.TrimSpace(out)), "install haproxy or pass --binary PATH")
 	}
 	m := versionRE.FindSubmatch(out)

@@ -3,13 +3,13 @@ package check
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
 
 	"harpy/hint"
 	"harpy/hversion"
+	"harpy/safefile"
 )
 
 // Severity of a lint finding for the target version.
@@ -98,15 +98,29 @@ var rules = []rule{
 
 // LintFile is Lint on a file, with the file named in each finding.
 func LintFile(path string, target hversion.V) ([]Finding, error) {
-	cfg, err := os.ReadFile(path)
+	cfg, err := ReadConfig(path)
 	if err != nil {
-		return nil, hint.With(fmt.Errorf("lint: %w", err), "give the path of an haproxy.cfg")
+		return nil, err
 	}
 	fs := Lint(cfg, target)
 	for i := range fs {
 		fs[i].File = path
 	}
 	return fs, nil
+}
+
+// ReadConfig reads an haproxy.cfg the user named: a regular file (a FIFO, a device or a
+// directory is refused without blocking) of at most safefile.MaxConfig bytes. Every error
+// names the path, says why, carries a hint and is marked as bad input.
+func ReadConfig(path string) ([]byte, error) {
+	b, err := safefile.ReadFile(path, safefile.MaxConfig)
+	if err != nil {
+		if hint.Of(err) == "" {
+			err = hint.With(err, "give the path of an haproxy.cfg")
+		}
+		return nil, hint.Input(fmt.Errorf("read config: %w", err))
+	}
+	return b, nil
 }
 
 // Lint reports, for the target version, directives it deprecated or removed, plus

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -16,6 +17,7 @@ import (
 
 	"harpy/hint"
 	"harpy/hversion"
+	"harpy/safefile"
 )
 
 // Release is one known HAProxy release.
@@ -98,6 +100,9 @@ func Load(userFiles ...string) (*Catalog, error) {
 		return nil, err
 	}
 	c.Targets = tg.Target
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
 	names, _ := fs.Glob(files, "releases/*.toml")
 	for _, n := range names {
 		var rf releaseFile
@@ -118,6 +123,96 @@ func Load(userFiles ...string) (*Catalog, error) {
 	}
 	sort.Slice(c.Releases, func(i, j int) bool { return c.Releases[i].V.Less(c.Releases[j].V) })
 	return c, nil
+}
+
+var makeVarRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]*=`)
+
+// validate checks the embedded knowledge (features, targets, compat) once, when it is
+// loaded, so that a mistake in it is reported with its place — every mistake, not only
+// the first — instead of panicking in a version comparison or building with a flag
+// make ignores.
+func (c *Catalog) validate() error {
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	version := func(where, field, v string, required bool) {
+		if v == "" {
+			if required {
+				bad("%s: %s is required", where, field)
+			}
+			return
+		}
+		if _, err := hversion.Parse(v); err != nil {
+			bad("%s: %s %q is not a version", where, field, v)
+		}
+	}
+	seen := map[string]bool{}
+	for i, f := range c.Features {
+		where := fmt.Sprintf("features.toml: feature %d (%q)", i+1, f.Name)
+		if f.Name == "" {
+			bad("%s: name is required", where)
+		} else if seen[f.Name] {
+			bad("%s: duplicate name", where)
+		}
+		seen[f.Name] = true
+		if len(f.Rules) == 0 {
+			bad("%s: no [[feature.rule]]", where)
+		}
+		for j, r := range f.Rules {
+			w := fmt.Sprintf("%s rule %d", where, j+1)
+			version(w, "from", r.From, true)
+			version(w, "until", r.Until, false)
+			for _, m := range r.Make {
+				if !makeVarRE.MatchString(m) {
+					bad("%s: make %q is not VAR=value", w, m)
+				}
+			}
+			for _, pr := range r.Proof {
+				switch {
+				case strings.HasPrefix(pr, "+") && len(pr) > 1:
+				case len(pr) > 2 && strings.HasPrefix(pr, "/") && strings.HasSuffix(pr, "/"):
+					if _, err := regexp.Compile(pr[1 : len(pr)-1]); err != nil {
+						bad("%s: proof %q: %v", w, pr, err)
+					}
+				default:
+					bad("%s: proof %q is neither +TOKEN nor /regexp/", w, pr)
+				}
+			}
+		}
+	}
+	for i, f := range c.Features {
+		for _, x := range append(slices.Clone(f.Requires), f.Conflicts...) {
+			if !seen[x] {
+				bad("features.toml: feature %d (%q): requires or conflicts with unknown feature %q", i+1, f.Name, x)
+			}
+		}
+	}
+	for i, t := range c.Targets {
+		where := fmt.Sprintf("targets.toml: target %d (%q)", i+1, t.Name)
+		if t.Name == "" {
+			bad("%s: name is required", where)
+		}
+		version(where, "from", t.From, false)
+		version(where, "until", t.Until, false)
+	}
+	for i, cp := range c.Compat {
+		where := fmt.Sprintf("features.toml: compat %d (%s)", i+1, cp.Feature)
+		if !seen[cp.Feature] {
+			bad("%s: unknown feature %q", where, cp.Feature)
+		}
+		if cp.Library != "openssl" && cp.Library != "lua" {
+			bad("%s: library %q is not openssl or lua", where, cp.Library)
+		}
+		version(where, "from", cp.From, false)
+		version(where, "until", cp.Until, false)
+		version(where, "library_from", cp.LibraryFrom, true)
+		if cp.Problem == "" || cp.Hint == "" {
+			bad("%s: problem and hint are required", where)
+		}
+	}
+	if len(errs) > 0 {
+		return hint.With(fmt.Errorf("embedded recipes: %s", strings.Join(errs, "; ")), "this is a bug in harpy's embedded recipes (specs/*.toml); fix the entries named")
+	}
+	return nil
 }
 
 // UserRecipeFiles lists the recipe files in the user's config dir (harpy/recipes/*.toml),
@@ -166,22 +261,22 @@ func decodeStrict(name string, b []byte, v any) error {
 }
 
 func (c *Catalog) loadUser(file string) error {
-	b, err := os.ReadFile(file)
+	b, err := readUser(file, safefile.MaxConfig, "pass a recipe TOML file to --recipe")
 	if err != nil {
-		return hint.With(fmt.Errorf("read recipe: %w", err), "pass an existing TOML file to --recipe")
+		return fmt.Errorf("read recipe: %w", err)
 	}
 	var rf releaseFile
 	if err := decodeStrict(file, b, &rf); err != nil {
-		return err
+		return hint.Input(err)
 	}
 	if len(rf.Release) == 0 {
-		return hint.With(fmt.Errorf("%s: no [[release]] in recipe file", file), "add a [[release]] table with version and sha256")
+		return hint.Input(hint.With(fmt.Errorf("%s: no [[release]] in recipe file", file), "add a [[release]] table with version and sha256"))
 	}
 	for _, r := range rf.Release {
 		r.Origin = file
 		r.dir = filepath.Dir(file)
 		if err := c.add(r, true); err != nil {
-			return err
+			return hint.Input(err)
 		}
 	}
 	return nil
@@ -209,7 +304,11 @@ func (c *Catalog) add(r *Release, replace bool) error {
 			return hint.With(fmt.Errorf("%s", where("patch path "+p+" must be relative and stay inside the recipe's directory")), "name a patch file beside the recipe, or an embedded one")
 		}
 		if _, err := r.patch(p); err != nil {
-			return hint.With(fmt.Errorf("%s: %w", where("patch "+p), err), "put the patch file beside the recipe, or use an embedded patch name (harpy versions --patches)")
+			err = fmt.Errorf("%s: %w", where("patch "+p), err)
+			if errors.Is(err, fs.ErrNotExist) {
+				err = hint.With(err, "put the patch file beside the recipe, or name an embedded patch: %s", strings.Join(EmbeddedPatches(), ", "))
+			}
+			return err
 		}
 	}
 	for i, old := range c.Releases {
@@ -228,7 +327,7 @@ func (c *Catalog) add(r *Release, replace bool) error {
 // patch reads a patch by name: beside a user recipe first, then embedded.
 func (r *Release) patch(name string) ([]byte, error) {
 	if r.dir != "" {
-		b, err := os.ReadFile(filepath.Join(r.dir, name))
+		b, err := readUser(filepath.Join(r.dir, name), safefile.MaxPatch, "put the patch file beside the recipe, or use an embedded patch name")
 		if err == nil {
 			return b, nil
 		}
@@ -237,6 +336,30 @@ func (r *Release) patch(name string) ([]byte, error) {
 		}
 	}
 	return files.ReadFile(path.Join("patches", name))
+}
+
+// readUser reads a file the user named (a recipe, a patch beside it): a regular file of at
+// most max bytes, opened without blocking. The error names the path, says why and is
+// marked as bad input; the hint is safefile's, or fix when it has none.
+func readUser(file string, max int64, fix string) ([]byte, error) {
+	b, err := safefile.ReadFile(file, max)
+	if err != nil {
+		if hint.Of(err) == "" {
+			err = hint.With(err, "%s", fix)
+		}
+		return nil, hint.Input(err)
+	}
+	return b, nil
+}
+
+// EmbeddedPatches lists the patch names a recipe can use without a file of its own.
+func EmbeddedPatches() []string {
+	ents, _ := fs.ReadDir(files, "patches")
+	var n []string
+	for _, e := range ents {
+		n = append(n, e.Name())
+	}
+	return n
 }
 
 // Feature returns the named feature, or nil.

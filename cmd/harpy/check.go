@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -24,11 +23,13 @@ target version (--haproxy, default: the binary's version) deprecated or removed,
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
 			file := args[0]
-			if _, err := os.Stat(file); err != nil {
-				return hint.With(fmt.Errorf("check: %w", err), "give the path of an haproxy.cfg")
+			// Read (bounded, regular files only) before anything runs: /dev/zero or a FIFO
+			// is refused here, not fed to haproxy -c.
+			cfg, err := check.ReadConfig(file)
+			if err != nil {
+				return err
 			}
 			var target hversion.V
-			var err error
 			if version != "" {
 				if target, err = hversion.Parse(version); err != nil {
 					return hint.Input(err)
@@ -40,12 +41,10 @@ target version (--haproxy, default: the binary's version) deprecated or removed,
 			} else {
 				return hint.Input(hint.With(errors.New("--no-haproxy needs --haproxy"), "name the target version, e.g. --haproxy 2.6"))
 			}
-			findings, err := check.LintFile(file, target)
-			if err != nil {
-				return err
-			}
+			findings := check.Lint(cfg, target)
 			removed := 0
 			for _, f := range findings {
+				f.File = file
 				fmt.Fprintln(c.OutOrStdout(), f)
 				if f.Severity == check.Removed {
 					removed++
