@@ -68,8 +68,8 @@ type Watcher struct {
 // Stats count what a watcher did; /status and /metrics report them.
 type Stats struct {
 	Queries, Refused, Changes, Commands, Reloads, Failures int
-	LastChange, LastError                                   time.Time
-	LastErrorText                                           string
+	LastChange, LastError                                  time.Time
+	LastErrorText                                          string
 }
 
 // Status is a snapshot for /status.
