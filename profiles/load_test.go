@@ -73,7 +73,7 @@ servers = [ { name = "a", address = "db_1.example.com:80" } ]
 		{"acl flag", "extends = \"spark-admin\"\n[[frontend]]\nname = \"MGMTSRV\"\nacl = [ { name = \"spark\", criterion = \"path_beg\", value = \"-i\" } ]\n",
 			[]string{`mine.toml:4:59: frontend[0].acl[0].value: "-i" starts with '-'`}},
 		{"template needs a name", "extends = \"web-lb\"\n[resolvers.dns]\nnameservers = [\"127.0.0.1:53\"]\n[[backend]]\nname = \"app\"\nresolvers = \"dns\"\nserver_template = { prefix = \"t\", count = 2, address = \"10.0.0.1:80\" }\n",
-			[]string{`mine.toml:7:56: backend[0].server_template.address: "10.0.0.1": a server template resolves a DNS name`}},
+			[]string{`mine.toml:7:56: backend[0].server_template.address: "10.0.0.1:80": a server template resolves a DNS name`}},
 		{"acl not declared", "extends = \"spark-admin\"\n[[frontend]]\nname = \"MGMTSRV\"\nuse_backend = [ { backend = \"SRV_SPARK\", if = [\"sprak\"] } ]\n",
 			[]string{`mine.toml:4:48: frontend[0].use_backend[0].if[0]: "sprak" is not an ACL`}},
 	}

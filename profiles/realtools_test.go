@@ -31,7 +31,8 @@ func loopback(p *Profile) {
 	for _, list := range [][]*Proxy{p.Frontends, p.Backends, p.Listens} {
 		for _, px := range list {
 			for i := range px.Servers {
-				_, port, _ := splitHostPort(px.Servers[i].Address)
+				a, _ := parseAddress(px.Servers[i].Address, ruleServer)
+				port := a.Port
 				host := "127.0.0.1"
 				if px.Resolvers != "" {
 					host = "localhost"
@@ -39,7 +40,8 @@ func loopback(p *Profile) {
 				px.Servers[i].Address = host + ":" + strconv.Itoa(max(port, 1))
 			}
 			if t := px.ServerTemplate; t != nil {
-				_, port, _ := splitHostPort(t.Address)
+				a, _ := parseAddress(t.Address, ruleTemplate)
+				port := a.Port
 				t.Address = "localhost"
 				if port > 0 {
 					t.Address += ":" + strconv.Itoa(port)

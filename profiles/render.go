@@ -3,7 +3,6 @@ package profiles
 import (
 	"bytes"
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -118,18 +117,20 @@ func (p *Profile) rsyslogOptions(dist string) (rsyslog.Options, error) {
 		o.Socket = strings.TrimSuffix(p.Global.Chroot, "/") + l.Target
 		return o, nil
 	}
-	host, port, err := splitHostPort(l.Target)
-	if err != nil {
-		return o, fmt.Errorf("render %s: global.log.target: %w", p.Name, err)
+	a, aerr := parseAddress(l.Target, ruleLogTarget)
+	if aerr != nil {
+		return o, hint.Input(hint.With(fmt.Errorf("render %s: global.log.target: %w", p.Name, aerr), "%s", aerr.hint))
 	}
-	if port == 0 {
-		port = 514
+	if a.Port == 0 {
+		a.Port = 514
 	}
-	o.UDPAddress, o.UDPPort = host, port
+	o.UDPAddress, o.UDPPort = a.IP.String(), a.Port
 	return o, nil
 }
 
-// cfgWriter builds haproxy.cfg; every value it writes was validated as one token.
+// cfgWriter builds haproxy.cfg. Every value it writes was validated, and every word
+// still passes cfgWord on its way out: a check that validation missed cannot add a
+// line, a word or a comment to the config.
 type cfgWriter struct {
 	b       bytes.Buffer
 	v       hversion.V
@@ -144,6 +145,9 @@ type cfgWriter struct {
 }
 
 func (w *cfgWriter) section(head ...string) {
+	if !w.words(head) {
+		return
+	}
 	if w.b.Len() > 0 {
 		w.b.WriteByte('\n')
 		w.lineNo++
@@ -152,6 +156,70 @@ func (w *cfgWriter) section(head ...string) {
 	w.b.WriteString(strings.Join(head, " "))
 	w.b.WriteByte('\n')
 	w.lineNo++
+}
+
+// maxWords is HAProxy's MAX_LINE_ARGS: words beyond it are cut off.
+const maxWords = 64
+
+// words is the renderer's choke point: every word of every line passes it. It refuses
+// (with the field the line comes from) a word HAProxy would not read back as exactly
+// that one word, and a line longer than HAProxy reads.
+func (w *cfgWriter) words(words []string) bool {
+	if w.err != nil {
+		return false
+	}
+	fail := func(msg string) bool {
+		pos, _ := w.pos(w.src)
+		field := displayField(w.src)
+		if field == "" {
+			field = "(harpy default)"
+		}
+		w.err = hint.Input(hint.With(fmt.Errorf("render %s: %s: %s: %s", w.p.Name, pos, field, msg),
+			"write the value as one word of printable ASCII without blanks, quotes, '#' or '\\' (docs/profiles.md)"))
+		return false
+	}
+	if len(words) > maxWords {
+		return fail(fmt.Sprintf("the line would have %d words; HAProxy reads at most %d", len(words), maxWords))
+	}
+	for _, s := range words {
+		if err := cfgWord(s); err != nil {
+			return fail(err.Error())
+		}
+	}
+	return true
+}
+
+// cfgWord returns why s is not exactly one word of haproxy.cfg as HAProxy's tokenizer
+// (parse_line) reads it outside quotes, or nil. Only printable ASCII is written;
+// blanks, quotes and '#' would split the word, start a string or a comment; CR, LF
+// and NUL end the line. A backslash is allowed only in the escapes harpy writes itself:
+// "\ " (a blank inside the word), "\r", "\n" (inside an httpchk version string) and
+// "\1"…"\9" (regex back-references). '$' is literal outside double quotes.
+func cfgWord(s string) error {
+	if s == "" {
+		return fmt.Errorf("empty word")
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c < 0x20 || c == 0x7f:
+			return fmt.Errorf("%q has a control character (0x%02x) at byte %d", s, c, i+1)
+		case c >= 0x80:
+			return fmt.Errorf("%q has a non-ASCII byte at byte %d", s, i+1)
+		case c == ' ':
+			return fmt.Errorf("%q has a blank at byte %d, which would split it in two words", s, i+1)
+		case c == '#':
+			return fmt.Errorf("%q has '#' at byte %d, which would start a comment", s, i+1)
+		case c == '"' || c == '\'':
+			return fmt.Errorf("%q has a quote at byte %d", s, i+1)
+		case c == '\\':
+			if i+1 == len(s) || !strings.ContainsRune(" rn123456789", rune(s[i+1])) {
+				return fmt.Errorf("%q has a '\\' at byte %d that is not an escape harpy writes", s, i+1)
+			}
+			i++
+		}
+	}
+	return nil
 }
 
 func (w *cfgWriter) record() {
@@ -177,6 +245,9 @@ func (w *cfgWriter) pos(field string) (Pos, bool) {
 func (w *cfgWriter) at(field string) { w.src = field }
 
 func (w *cfgWriter) line(words ...string) {
+	if !w.words(words) {
+		return
+	}
 	w.record()
 	w.b.WriteString("    ")
 	w.b.WriteString(strings.Join(words, " "))
@@ -424,7 +495,7 @@ func (w *cfgWriter) resolvers(name string, r *Resolvers) {
 	w.section("resolvers", name)
 	for i, ns := range r.Nameservers {
 		w.at(fmt.Sprintf("resolvers.%s.nameservers.%d", name, i))
-		w.line("nameserver", fmt.Sprintf("ns%d", i+1), hostPortWord(ns))
+		w.line("nameserver", fmt.Sprintf("ns%d", i+1), mustAddress(ns, ruleNameserver))
 	}
 	if r.ParseResolvConf && w.need(path+".parse_resolv_conf", 1, 9, "parse-resolv-conf") {
 		w.at(path + ".parse_resolv_conf")
@@ -460,22 +531,7 @@ func (w *cfgWriter) resolvers(name string, r *Resolvers) {
 
 // bindWord writes a bind address without IPv6 brackets, which HAProxy before 2.x may not
 // take; the port is after the last colon either way.
-func bindWord(s string) string {
-	host, port, _ := cutLast(s, ':')
-	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && a.Is6() {
-		return a.String() + ":" + port
-	}
-	return s
-}
-
-// hostPortWord writes an address the way every HAProxy version parses it: IPv6 without
-// brackets (HAProxy splits the port at the last colon).
-func hostPortWord(s string) string {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().String() + ":" + strconv.Itoa(int(ap.Port()))
-	}
-	return s
-}
+func bindWord(s string) string { return mustAddress(s, ruleBind) }
 
 func (w *cfgWriter) proxy(kind, path string, px *Proxy) {
 	if px.Drop {
@@ -634,7 +690,7 @@ func (w *cfgWriter) serverParams(path string, px *Proxy) []string {
 func (w *cfgWriter) servers(path string, px *Proxy) {
 	common := w.serverParams(path, px)
 	for i, s := range px.Servers {
-		words := []string{"server", s.Name, hostPortWord(s.Address)}
+		words := []string{"server", s.Name, mustAddress(s.Address, ruleServer)}
 		words = append(words, common...)
 		if s.Weight != nil {
 			words = append(words, "weight", strconv.Itoa(*s.Weight))

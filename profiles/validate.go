@@ -16,6 +16,7 @@ type FieldError struct {
 	Pos   Pos
 	Field string // dotted path, e.g. listen.0.servers.2.address
 	Msg   string
+	Hint  string // what to write instead, when the field has its own advice
 }
 
 func (e *FieldError) Error() string {
@@ -59,8 +60,13 @@ type validator struct {
 }
 
 func (v *validator) fail(path, format string, args ...any) {
+	v.failHint(path, "", format, args...)
+}
+
+// failHint records an invalid field with advice of its own.
+func (v *validator) failHint(path, hint, format string, args ...any) {
 	pos, _ := v.pos(path)
-	v.errs = append(v.errs, &FieldError{Pos: pos, Field: path, Msg: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, &FieldError{Pos: pos, Field: path, Msg: fmt.Sprintf(format, args...), Hint: hint})
 }
 
 var (
@@ -188,7 +194,11 @@ func (p *Profile) validate() error {
 		}
 		return a.Col < b.Col
 	})
-	return hint.With(fmt.Errorf("profile %s:\n%w", p.Name, v.errs), "fix the fields named above; docs/profiles.md lists what each accepts")
+	h := "fix the fields named above; docs/profiles.md lists what each accepts"
+	if len(v.errs) == 1 && v.errs[0].Hint != "" {
+		h = v.errs[0].Hint
+	}
+	return hint.Input(hint.With(fmt.Errorf("profile %s:\n%w", p.Name, v.errs), "%s", h))
 }
 
 // live counts the sections that are not dropped.
@@ -250,73 +260,8 @@ func (v *validator) word(path, s string) {
 	}
 }
 
-// hostPort checks "host:port" where host is an IP address or a DNS name.
-func (v *validator) hostPort(path, s string, needPort bool) {
-	host, port, err := splitHostPort(s)
-	if err != nil {
-		v.fail(path, "%q: %v", s, err)
-		return
-	}
-	if port == 0 && needPort {
-		v.fail(path, "%q has no port: write host:port", s)
-	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return
-	}
-	if !hostRE.MatchString(host) || len(host) > 253 {
-		v.fail(path, "%q is not an IP address or DNS name", host)
-	}
-}
-
-// splitHostPort splits host:port, [v6]:port or a bare IPv6 address / host.
-func splitHostPort(s string) (string, int, error) {
-	if s == "" {
-		return "", 0, fmt.Errorf("empty address")
-	}
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		if ap.Port() == 0 {
-			return "", 0, fmt.Errorf("port must be 1-65535")
-		}
-		return ap.Addr().String(), int(ap.Port()), nil
-	}
-	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
-		return a.String(), 0, nil
-	}
-	host, portS, ok := strings.Cut(s, ":")
-	if !ok {
-		return s, 0, nil
-	}
-	port, err := strconv.Atoi(portS)
-	if err != nil || port < 1 || port > 65535 || portS[0] == '0' {
-		return "", 0, fmt.Errorf("port %q must be a number 1-65535", portS)
-	}
-	return host, port, nil
-}
-
-// bindAddr checks a bind address: "IP:port", "*:port" or ":port".
-func (v *validator) bindAddr(path, s string) {
-	host, portS, ok := cutLast(s, ':')
-	port, err := strconv.Atoi(portS)
-	if !ok || err != nil || port < 1 || port > 65535 || portS[0] == '0' {
-		v.fail(path, "%q: write IP:port, *:port or :port with a port 1-65535", s)
-		return
-	}
-	host = strings.Trim(host, "[]")
-	if host == "" || host == "*" {
-		return
-	}
-	if _, err := netip.ParseAddr(host); err != nil {
-		v.fail(path, "%q: bind to an IP address, not %q", s, host)
-	}
-}
-
-func cutLast(s string, sep byte) (string, string, bool) {
-	i := strings.LastIndexByte(s, sep)
-	if i < 0 {
-		return s, "", false
-	}
-	return s[:i], s[i+1:], true
-}
+// bindAddr checks a bind address: "IP:port", "[IPv6]:port", "*:port" or ":port".
+func (v *validator) bindAddr(path, s string) { v.address(path, s, ruleBind) }
 
 func (p *Profile) validateGlobal(v *validator) {
 	g := &p.Global
@@ -325,13 +270,8 @@ func (p *Profile) validateGlobal(v *validator) {
 			v.fail("global.log.target", "missing: write 127.0.0.1:514 (UDP) or /dev/log (unix socket)")
 		} else if strings.HasPrefix(g.Log.Target, "/") {
 			v.fsPath("global.log.target", g.Log.Target)
-		} else {
-			host, _, err := splitHostPort(g.Log.Target)
-			if err != nil {
-				v.fail("global.log.target", "%q: %v", g.Log.Target, err)
-			} else if a, err := netip.ParseAddr(host); err != nil || !a.Is4() || !a.IsLoopback() {
-				v.fail("global.log.target", "%q: harpy configures rsyslog on this host, so log to an IPv4 loopback address like 127.0.0.1:514", g.Log.Target)
-			}
+		} else if a, ok := v.address("global.log.target", g.Log.Target, ruleLogTarget); ok && (!a.IP.Is4() || !a.IP.IsLoopback()) {
+			v.fail("global.log.target", "%q: harpy configures rsyslog on this host, so log to an IPv4 loopback address like 127.0.0.1:514", g.Log.Target)
 		}
 		if g.Log.Facility == "" {
 			v.fail("global.log.facility", "missing: local0 … local7")
@@ -400,10 +340,7 @@ func (p *Profile) validateResolvers(v *validator, name string, r *Resolvers) {
 		v.fail(path, "give nameservers = [\"IP:53\", …] or parse_resolv_conf = true")
 	}
 	for i, ns := range r.Nameservers {
-		ap, err := netip.ParseAddrPort(ns)
-		if err != nil || ap.Port() == 0 {
-			v.fail(fmt.Sprintf("%s.nameservers.%d", path, i), "%q: write a nameserver as IP:port, like 10.0.0.2:53", ns)
-		}
+		v.address(fmt.Sprintf("%s.nameservers.%d", path, i), ns, ruleNameserver)
 	}
 	v.duration(path+".hold", r.Hold)
 	v.duration(path+".timeout_retry", r.TimeoutRetry)
@@ -526,11 +463,13 @@ func (p *Profile) validateProxy(v *validator, kind, path string, px *Proxy) {
 	}
 	if px.InitAddr != "" {
 		for _, m := range strings.Split(px.InitAddr, ",") {
-			if m != "last" && m != "libc" && m != "none" {
-				if a, err := netip.ParseAddr(m); err != nil || !a.Is4() && !a.Is6() {
-					v.fail(path+".init_addr", "%q: use a comma list of last, libc, none or an IP address", px.InitAddr)
-					break
-				}
+			if m == "last" || m == "libc" || m == "none" {
+				continue
+			}
+			if _, err := parseAddress(m, ruleInitAddr); err != nil {
+				v.failHint(path+".init_addr", "write a comma list of last, libc, none or an IP address, like last,libc,10.0.0.1",
+					"%q: %s", px.InitAddr, err.msg)
+				break
 			}
 		}
 	}
@@ -545,7 +484,7 @@ func (p *Profile) validateProxy(v *validator, kind, path string, px *Proxy) {
 			v.fail(sp+".name", "duplicate server name %q (also servers[%d]); HAProxy 2.0+ refuses it", s.Name, j)
 		}
 		seen[s.Name] = i
-		v.hostPort(sp+".address", s.Address, true)
+		v.address(sp+".address", s.Address, ruleServer)
 		if s.Weight != nil && (*s.Weight < 0 || *s.Weight > 256) {
 			v.fail(sp+".weight", "%d is out of range 0-256", *s.Weight)
 		}
@@ -557,11 +496,8 @@ func (p *Profile) validateProxy(v *validator, kind, path string, px *Proxy) {
 		if t.Count < 1 || t.Count > 100000 {
 			v.fail(tp+".count", "%d is out of range 1-100000", t.Count)
 		}
-		host, _, err := splitHostPort(t.Address)
-		if err != nil {
-			v.fail(tp+".address", "%q: %v", t.Address, err)
-		} else if _, err := netip.ParseAddr(host); err == nil || !hostRE.MatchString(host) && !srvRE.MatchString(host) {
-			v.fail(tp+".address", "%q: a server template resolves a DNS name (or _service._proto.name SRV record)", host)
+		if a, ok := v.address(tp+".address", t.Address, ruleTemplate); ok && a.IP.IsValid() {
+			v.fail(tp+".address", "%q: a server template resolves a DNS name (or _service._proto.name SRV record)", t.Address)
 		}
 		if px.Resolvers == "" {
 			v.fail(tp, "a server template needs resolvers")

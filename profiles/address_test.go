@@ -1,0 +1,204 @@
+package profiles
+
+import (
+	"strings"
+	"testing"
+
+	"harpy/hint"
+	"harpy/hversion"
+)
+
+func TestParseAddress(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		rule addrRule
+		word string // "" means refused
+		err  string // part of the refusal
+	}{
+		{"127.0.0.1:80", ruleServer, "127.0.0.1:80", ""},
+		{"[::1]:8080", ruleServer, "::1:8080", ""},
+		{"[fe80::1%eth0]:80", ruleServer, "fe80::1%eth0:80", ""},
+		{"[fe80::1%enp0s31f6.100]:80", ruleServer, "fe80::1%enp0s31f6.100:80", ""},
+		{"app.example.com:80", ruleServer, "app.example.com:80", ""},
+		{"localhost:1", ruleServer, "localhost:1", ""},
+		{"*:80", ruleBind, "*:80", ""},
+		{":80", ruleBind, ":80", ""},
+		{"::1:80", ruleBind, "::1:80", ""},
+		{"[fe80::1%lo]:80", ruleBind, "fe80::1%lo:80", ""},
+		{"10.0.0.2:53", ruleNameserver, "10.0.0.2:53", ""},
+		{"[fe80::1%eth0]:53", ruleNameserver, "fe80::1%eth0:53", ""},
+		{"fe80::1%eth0", ruleInitAddr, "fe80::1%eth0", ""},
+		{"_http._tcp.example.com", ruleTemplate, "_http._tcp.example.com", ""},
+		{"127.0.0.1", ruleLogTarget, "127.0.0.1", ""},
+
+		// The injection of issue 9 and its relatives: anything after '%' that is not an
+		// interface name.
+		{"[fe80::1%lo:80 init-addr none\nlisten evil\n    bind *:9999\n#]:80", ruleServer, "", "blank, control"},
+		{"[fe80::1%lo#x]:80", ruleServer, "", `zone id "lo#x"`},
+		{"[fe80::1%lo\"x]:80", ruleServer, "", "zone id"},
+		{"[fe80::1%lo\\x]:80", ruleBind, "", "zone id"},
+		{"[fe80::1%'x]:53", ruleNameserver, "", "zone id"},
+		{"fe80::1%${HOME}", ruleInitAddr, "", "zone id"},
+		{"[fe80::1%]:80", ruleServer, "", "zone id"},
+		{"[fe80::1%abcdefghijklmnop]:80", ruleServer, "", "zone id"},
+		{"[fe80::1%lo%lo]:80", ruleServer, "", "zone id"},
+		{"[fe80::1%\u2028]:80", ruleServer, "", "non-ASCII"},
+		{"[fe80::1%é]:80", ruleServer, "", "non-ASCII"},
+		{"10.0.0.1%eth0:80", ruleServer, "", "IPv6 address only"},
+		{"[::ffff:10.0.0.1%eth0]:80", ruleServer, "", "IPv6 address only"},
+		{"[fe80::1%eth0]:80\t", ruleBind, "", "blank, control"},
+
+		{"256.1.1.1:80", ruleServer, "", "not a valid IPv4 address"},
+		{"10.1:80", ruleServer, "", "not a valid IPv4 address"},
+		{"1.2.3.4.5:80", ruleServer, "", "not a valid IPv4 address"},
+		{"10.0.0.1:0", ruleServer, "", "port"},
+		{"10.0.0.1:65536", ruleServer, "", "port"},
+		{"10.0.0.1:080", ruleServer, "", "port"},
+		{"10.0.0.1:+80", ruleServer, "", "port"},
+		{"10.0.0.1", ruleServer, "", "no port"},
+		{"[::1]", ruleServer, "", "no port"},
+		{"[10.0.0.1]:80", ruleServer, "", "brackets"},
+		{"[::1:80", ruleServer, "", "no ']'"},
+		{"[::1]80", ruleServer, "", "after ']'"},
+		{"*:80", ruleServer, "", "no host"},
+		{"db.example.com:3306", ruleBind, "", "IP address here"},
+		{"db.example.com:53", ruleNameserver, "", "IP address here"},
+		{"10.0.0.1:53", ruleInitAddr, "", "no port"},
+		{"a..b:80", ruleServer, "", "not an IP address or DNS name"},
+		{"-a.example:80", ruleServer, "", "not an IP address or DNS name"},
+		{"", ruleServer, "", "empty"},
+	} {
+		t.Run(strings.ToValidUTF8(c.in, "?"), func(t *testing.T) {
+			a, err := parseAddress(c.in, c.rule)
+			if c.word == "" {
+				if err == nil {
+					t.Fatalf("accepted, as %q", a.Word())
+				}
+				if !strings.Contains(err.msg, c.err) || err.hint == "" {
+					t.Fatalf("error %q (hint %q), want it to say %q and give a hint", err.msg, err.hint, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if a.Word() != c.word {
+				t.Fatalf("word %q, want %q", a.Word(), c.word)
+			}
+			if cfgWord(a.Word()) != nil {
+				t.Fatalf("accepted %q is not one config word", a.Word())
+			}
+		})
+	}
+}
+
+// TestAddressFieldsRefuseZoneInjection puts the zone-id injection of issue 9 into every
+// address field, through --set as in the report and through a file, and wants a
+// refusal with the field's position and a hint, marked as bad input.
+func TestAddressFieldsRefuseZoneInjection(t *testing.T) {
+	const evil = "fe80::1%lo:80 init-addr none\nlisten evil\n    bind *:9999\n    server s 127.0.0.1:22\n#"
+	for _, c := range []struct {
+		profile, key, value, field string
+	}{
+		{"web-lb", "backend.app.servers.web10.address", "[" + evil + "]:80", "backend[0].servers[0].address"},
+		{"web-lb", "frontend.main.bind", `["[` + strings.ReplaceAll(evil, "\n", `\n`) + `]:80"]`, "frontend[0].bind[0]"},
+		{"web-lb", "stats.bind", "[" + evil + "]:8404", "stats.bind"},
+		{"rds-read-pool", "resolvers.vpc.nameservers", `["[` + strings.ReplaceAll(evil, "\n", `\n`) + `]:53"]`, "resolvers.vpc.nameservers[0]"},
+		{"rds-read-pool", "listen.mysql.init_addr", "last," + evil, "listen[0].init_addr"},
+		{"rds-read-pool", "global.log.target", "[" + evil + "]:514", "global.log.target"},
+		{"web-lb", "backend.app.servers.web10.address", "[fe80::1%lo#]:80", "backend[0].servers[0].address"},
+		{"web-lb", "frontend.main.bind", `["[fe80::1%x y]:80"]`, "frontend[0].bind[0]"},
+	} {
+		t.Run(c.key, func(t *testing.T) {
+			p, err := Load(t.Context(), c.profile, c.key+"="+c.value)
+			if err == nil {
+				out, rerr := Render(p, Options{HAProxy: hversion.MustParse("3.0")})
+				if rerr == nil {
+					t.Fatalf("accepted and rendered:\n%s", out.HAProxyCfg)
+				}
+				err = rerr
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "--set "+c.key) || !strings.Contains(msg, c.field) {
+				t.Errorf("error does not name --set %s and %s:\n%s", c.key, c.field, msg)
+			}
+			if !hint.IsInput(err) || hint.Of(err) == "" {
+				t.Errorf("error is not bad input with a hint (input %v, hint %q)", hint.IsInput(err), hint.Of(err))
+			}
+		})
+	}
+}
+
+func TestCfgWord(t *testing.T) {
+	for _, c := range []struct {
+		word string
+		ok   bool
+	}{
+		{"127.0.0.1:80", true},
+		{"^/spark/(.*)", true},
+		{`/\1`, true},
+		{`^([^\ :]*)\ /spark/(.*)`, true},
+		{`HTTP/1.1\r\nHost:\ example.com`, true},
+		{"^ok$", true},
+		{"%[path,regsub(^/x/,/)]", true},
+		{"", false},
+		{"a b", false},
+		{"a\tb", false},
+		{"a\nb", false},
+		{"a\rb", false},
+		{"a\x00b", false},
+		{"a\x7fb", false},
+		{"a#b", false},
+		{`a"b`, false},
+		{"a'b", false},
+		{`a\`, false},
+		{`a\#`, false},
+		{`a\x41`, false},
+		{`a\\b`, false},
+		{"a\u2028b", false},
+		{"a\u0085b", false},
+		{"é", false},
+	} {
+		err := cfgWord(c.word)
+		if (err == nil) != c.ok {
+			t.Errorf("cfgWord(%q) = %v, want ok=%v", c.word, err, c.ok)
+		}
+	}
+}
+
+// TestChokePoint proves the renderer refuses what validation misses: a profile built in
+// code is changed after validation (as a watcher filling in servers could), and every
+// hostile value must make Render fail naming the field, never reach the output.
+func TestChokePoint(t *testing.T) {
+	for _, bad := range []string{"x\nlisten evil", "x y", "x#", `x"`, "x'", `x\`, "x\r", "x\x00", "x\u2028"} {
+		p, err := Load(t.Context(), "web-lb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &cfgWriter{v: hversion.MustParse("3.0"), p: p}
+		w.at("backend.0.servers.0")
+		w.line("server", "web10", bad)
+		if w.err == nil || strings.Contains(w.b.String(), bad) {
+			t.Fatalf("%q was written: %q", bad, w.b.String())
+		}
+		if !strings.Contains(w.err.Error(), "backend[0].servers[0]") || !hint.IsInput(w.err) {
+			t.Errorf("%q: error does not name the field or is not bad input: %v", bad, w.err)
+		}
+		if len(bad) > 0 {
+			w2 := &cfgWriter{v: hversion.MustParse("3.0"), p: p}
+			w2.section("listen", bad)
+			if w2.err == nil || w2.b.Len() != 0 {
+				t.Fatalf("section %q was written", bad)
+			}
+		}
+	}
+	words := make([]string, maxWords+1)
+	for i := range words {
+		words[i] = "w"
+	}
+	w := &cfgWriter{v: hversion.MustParse("3.0"), p: &Profile{Name: "x"}}
+	w.line(words...)
+	if w.err == nil {
+		t.Fatal("a line of 65 words was written")
+	}
+}
