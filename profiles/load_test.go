@@ -1,10 +1,13 @@
 package profiles
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"harpy/hint"
 	"harpy/hversion"
@@ -314,5 +317,71 @@ func TestRenderValidates(t *testing.T) {
 	built := &Profile{Listens: []*Proxy{{Name: "l", Bind: []string{"127.0.0.1:1"}, Servers: []Server{{Name: "s", Address: "127.0.0.1:0"}}}}}
 	if _, err := Render(built, Options{}); err == nil || !strings.Contains(err.Error(), "(profile built in code): listen[0].servers[0].address") {
 		t.Errorf("built in code: %v", err)
+	}
+}
+
+// TestInputErrors: whatever is wrong in a profile, a --set or the path of a profile is
+// the user's input (exit 2), with a hint; reading never blocks or runs away.
+func TestInputErrors(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.toml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, doc string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, c := range []struct {
+		name, profile string
+		sets          []string
+		want          string
+	}{
+		{"toml syntax", write("syntax.toml", "[global\n"), nil, "syntax.toml:1:"},
+		{"unknown field", write("unknown.toml", "extends = \"web-lb\"\n[global]\nmaxconns = 1\n"), nil, "unknown.toml:3:1: global.maxconns: unknown field"},
+		{"wrong type", write("type.toml", "extends = \"web-lb\"\n[global]\nmaxconn = \"x\"\n"), nil, "type.toml:3:"},
+		{"invalid value", write("value.toml", "extends = \"web-lb\"\n[global]\nmaxconn = -1\n"), nil, "value.toml:3:11: global.maxconn"},
+		{"extends cycle", write("cycle.toml", "extends = \"cycle.toml\"\n"), nil, "more than 8 levels"},
+		{"extends dev zero", write("zero.toml", "extends = \"/dev/zero\"\n"), nil, "not a regular file"},
+		{"profile is a fifo", fifo, nil, "named pipe"},
+		{"profile is a device", "/dev/zero", nil, "character device"},
+		{"profile is a directory", dir, nil, "directory"},
+		{"no such profile", "nosuch", nil, `no embedded profile and no file`},
+		{"no such file", filepath.Join(dir, "nosuch.toml"), nil, "no such file"},
+		{"set without =", "web-lb", []string{"global.maxconn"}, "no KEY=VALUE"},
+		{"set unknown entry", "web-lb", []string{"backend.nosuch.balance=first"}, `no entry named "nosuch"`},
+		{"set unknown field", "web-lb", []string{"global.maxconns=1"}, "unknown field"},
+		{"set wrong type", "web-lb", []string{"global.maxconn=[1]"}, "want an integer"},
+		{"set invalid value", "web-lb", []string{"global.maxconn=0x7fffffff"}, "--set global.maxconn: global.maxconn"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			_, err := Load(ctx, c.profile, c.sets...)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error does not say %q:\n%v", c.want, err)
+			}
+			if !hint.IsInput(err) || hint.Of(err) == "" {
+				t.Errorf("not bad input with a hint (input %v, hint %q): %v", hint.IsInput(err), hint.Of(err), err)
+			}
+		})
+	}
+}
+
+func TestByteOrderMark(t *testing.T) {
+	doc := "\uFEFFextends = \"web-lb\"\n[global]\nmaxconn = -1\n"
+	_, err := Parse(t.Context(), "bom.toml", []byte(doc))
+	if err == nil || !strings.Contains(err.Error(), "bom.toml:3:11: global.maxconn") {
+		t.Fatalf("want the position counted without the BOM, got %v", err)
+	}
+	p, err := Parse(t.Context(), "bom.toml", []byte("\uFEFFextends = \"web-lb\"\n[global]\nmaxconn = 10\n"))
+	if err != nil || p.Global.Maxconn != 10 {
+		t.Fatalf("BOM refused: %v", err)
 	}
 }

@@ -81,7 +81,7 @@ func Render(p *Profile, opts Options) (*Output, error) {
 		return nil, err
 	}
 	if opts.HAProxy.Less(Oldest) {
-		return nil, hint.With(fmt.Errorf("render %s: HAProxy %s is older than %s", p.Name, opts.HAProxy, Oldest), "render for 1.6 or later")
+		return nil, hint.Input(hint.With(fmt.Errorf("render %s: HAProxy %s is older than %s", p.Name, opts.HAProxy, Oldest), "render for 1.6 or later"))
 	}
 	var origins []Origin
 	cfg, err := renderCfg(p, opts.HAProxy, opts.Explain, &origins)
@@ -262,7 +262,8 @@ func (w *cfgWriter) need(field string, major, minor int, what string) bool {
 	}
 	if w.err == nil {
 		pos, _ := w.pos(field)
-		w.err = hint.With(fmt.Errorf("render %s for HAProxy %s: %s: %s: %s needs HAProxy %d.%d+", w.p.Name, w.v, pos, displayField(field), what, major, minor), "%s", fmt.Sprintf("target HAProxy %d.%d or later (--haproxy), or remove %s from the profile", major, minor, displayField(field)))
+		w.err = hint.Input(hint.With(fmt.Errorf("render %s for HAProxy %s: %s: %s: %s needs HAProxy %d.%d+", w.p.Name, w.v, pos, displayField(field), what, major, minor),
+			"target HAProxy %d.%d or later (--haproxy), or remove %s from the profile", major, minor, displayField(field)))
 	}
 	return false
 }

@@ -21,7 +21,7 @@ func applySets(tree map[string]any, sets []string, l layers) error {
 		key, raw, ok := strings.Cut(s, "=")
 		at := Pos{File: fmt.Sprintf("--set %s", key)}
 		if !ok || key == "" {
-			return hint.With(fmt.Errorf("--set %q: no KEY=VALUE", s), "write --set section.field=value, e.g. --set global.maxconn=8000")
+			return hint.Input(hint.With(fmt.Errorf("--set %q: no KEY=VALUE", s), "write --set section.field=value, e.g. --set global.maxconn=8000"))
 		}
 		var val any
 		var doc map[string]any
@@ -32,10 +32,10 @@ func applySets(tree map[string]any, sets []string, l layers) error {
 		}
 		path, err := setPath(tree, strings.Split(key, "."), val)
 		if err != nil {
-			return hint.With(fmt.Errorf("--set %s (#%d): %w", key, i+1, err), "name list entries by their name: backend.NAME.servers.NAME.address=IP:PORT")
+			return hint.Input(hint.With(fmt.Errorf("--set %s (#%d): %w", key, i+1, err), "name list entries by their name: backend.NAME.servers.NAME.address=IP:PORT"))
 		}
 		if err := checkType(path, val); err != nil {
-			return hint.With(fmt.Errorf("--set %s: %s: %w", key, displayField(path), err), "give a value of the field's type (docs/profiles.md)")
+			return hint.Input(hint.With(fmt.Errorf("--set %s: %s: %w", key, displayField(path), err), "give a value of the field's type (docs/profiles.md)"))
 		}
 		l[path] = layerRef{pos: func(string) (Pos, bool) { return at, true }}
 	}
