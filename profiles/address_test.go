@@ -1,6 +1,8 @@
 package profiles
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -200,5 +202,77 @@ func TestChokePoint(t *testing.T) {
 	w.line(words...)
 	if w.err == nil {
 		t.Fatal("a line of 65 words was written")
+	}
+}
+
+// TestWeakSpots: values HAProxy, rsyslog or logrotate would take to harm the host, or
+// refuse only later, are refused with file:line:column and a hint of their own.
+func TestWeakSpots(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		set  string
+		want string // "" means accepted
+	}{
+		{"log file over passwd", "logging.file=/etc/passwd", "--set logging.file: logging.file: \"/etc/passwd\" is outside the directories for log files"},
+		{"log file under var log", "logging.file=/var/log/haproxy/app.log", ""},
+		{"log file is var log itself", "logging.file=/var/log/", "outside the directories"},
+		{"log file via dot", "logging.file=/var/log/./../../etc/shadow", "not an absolute path"},
+		{"pidfile over etc", "global.pidfile=/etc/shadow", "global.pidfile: \"/etc/shadow\" is outside the directories for pid files"},
+		{"pidfile in run", "global.pidfile=/run/haproxy.pid", ""},
+		{"socket over etc", "global.stats_socket.path=/etc/passwd", "outside the directories for sockets"},
+		{"socket too long", "global.stats_socket.path=/run/" + strings.Repeat("s", 93), "is 98 bytes; a unix socket path holds at most 97"},
+		{"socket 97 bytes", "global.stats_socket.path=/run/" + strings.Repeat("s", 92), ""},
+		{"log socket too long", "global.log.target=/" + strings.Repeat("l", 90), "global.log.target: \"/var/lib/haproxy/" + strings.Repeat("l", 90) + "\" is 107 bytes"},
+		{"world-writable admin socket", "global.stats_socket.mode=\"666\"", "mode 666 lets every local user write to the admin socket"},
+		{"world-writable admin socket asked for", "global.stats_socket.insecure=true\x00global.stats_socket.mode=\"666\"", ""},
+		{"chroot is root", "global.chroot=/", "system directory"},
+		{"chroot in etc", "global.chroot=/etc/haproxy", "system directory"},
+		{"timer too long", "defaults.timeout.client=25d", "\"25d\" is 2160000000 ms, more than HAProxy's largest timer"},
+		{"timer at the limit", "defaults.timeout.client=24d", ""},
+		{"timer in hours", "defaults.timeout.client=596524h", "largest timer"},
+		{"check inter too long", "backend.app.health.inter=\"999999999\"", ""},
+		{"check inter over", "backend.app.health.inter=\"9999999999\"", "not a duration"},
+		{"numeric name", "backend.app.servers.web10.address=256.1.1.1:80", "\"256.1.1.1\" is not a valid IPv4 address"},
+		{"public admin page without auth", "stats.bind=*:8404\x00stats.admin=true", "stats.admin: an admin stats page on *:8404 without auth"},
+		{"public admin page with auth", "stats.bind=*:8404\x00stats.admin=true\x00stats.auth=admin:pw", ""},
+		{"public admin page asked for", "stats.bind=10.0.0.1:8404\x00stats.admin=true\x00stats.insecure=true", ""},
+		{"loopback admin page", "stats.admin=true", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			doc := "extends = \"web-lb\"\n[stats]\nbind = \"127.0.0.1:8404\"\n[logging]\nrotate = 7\n"
+			path := filepath.Join(t.TempDir(), "wt.toml")
+			if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p, err := Load(t.Context(), path, strings.Split(c.set, "\x00")...)
+			if err == nil {
+				_, err = Render(p, Options{HAProxy: hversion.MustParse("3.0")})
+			}
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), c.want) || !hint.IsInput(err) || hint.Of(err) == "" {
+				t.Fatalf("want %q, bad input with a hint; got %v (hint %q)", c.want, err, hint.Of(err))
+			}
+		})
+	}
+}
+
+func TestNbthreadLimit(t *testing.T) {
+	p, err := Load(t.Context(), "web-lb", "global.nbthread=65")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Render(p, Options{HAProxy: hversion.MustParse("2.6")}); err == nil || !strings.Contains(err.Error(), "more than 64 threads needs HAProxy 2.7+") {
+		t.Fatalf("2.6 with 65 threads: %v", err)
+	}
+	if _, err := Render(p, Options{HAProxy: hversion.MustParse("3.0")}); err != nil {
+		t.Fatalf("3.0 with 65 threads: %v", err)
 	}
 }

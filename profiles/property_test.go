@@ -152,8 +152,8 @@ func randomProfile(r *rand.Rand) *Profile {
 	}
 	if maybe() {
 		p.Stats = &Stats{Bind: nextBind(), URI: pick("", "/stats", "/haproxy?stats"), Admin: maybe(), Refresh: pick("", "10s")}
-		if maybe() {
-			p.Stats.Auth = "admin:s3cr3t"
+		if maybe() || p.Stats.Admin && !strings.HasPrefix(p.Stats.Bind, "127.") && !strings.HasPrefix(p.Stats.Bind, "[::1]") {
+			p.Stats.Auth = "admin:s3cr3t" // an admin page beyond loopback needs auth
 		}
 	}
 	return p

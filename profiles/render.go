@@ -355,6 +355,10 @@ func (w *cfgWriter) global() {
 			w.line("master-worker")
 		}
 	}
+	if g.Nbthread > 64 {
+		// Before thread groups (2.7) a thread is a bit in a 64-bit mask.
+		w.need("global.nbthread", 2, 7, "more than 64 threads")
+	}
 	if g.Nbthread > 0 && w.need("global.nbthread", 1, 8, "nbthread") {
 		w.at("global.nbthread")
 		w.line("nbthread", strconv.Itoa(g.Nbthread))

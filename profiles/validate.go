@@ -86,6 +86,13 @@ var (
 
 func isIdent(s string) bool { return identRE.MatchString(s) }
 
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
 var (
 	facilities = set("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
 		"auth2", "ftp", "ntp", "audit", "alert", "cron2",
@@ -176,7 +183,8 @@ func (p *Profile) validate() error {
 		v.fail("", "no frontend, listen or stats: HAProxy would accept no traffic (and refuses to start)")
 	}
 	if p.Logging.File != "" {
-		v.fsPath("logging.file", p.Logging.File)
+		// rsyslog appends to it, logrotate renames, compresses and deletes its copies.
+		v.confinedPath("logging.file", p.Logging.File, "log files", "/var/log/")
 	}
 	if p.Logging.Rotate < 0 || p.Logging.Rotate > 3650 {
 		v.fail("logging.rotate", "must be between 1 and 3650 days")
@@ -227,10 +235,14 @@ func (v *validator) ident(path, s string) {
 	}
 }
 
-func (v *validator) fsPath(path, s string) {
-	if !fsPathRE.MatchString(s) || strings.Contains(s, "..") || strings.Contains(s, "//") {
+func (v *validator) fsPath(path, s string) { v.fsPathOK(path, s) }
+
+func (v *validator) fsPathOK(path, s string) bool {
+	if !fsPathRE.MatchString(s) || strings.Contains(s, "..") || strings.Contains(s, "//") || strings.Contains(s, "/./") || strings.HasSuffix(s, "/.") {
 		v.fail(path, "%q is not an absolute path of letters, digits, '_', '.', '-' and '/'", s)
+		return false
 	}
+	return true
 }
 
 func (v *validator) duration(path, s string) {
@@ -239,8 +251,68 @@ func (v *validator) duration(path, s string) {
 	}
 	if !durationRE.MatchString(s) || strings.TrimLeft(s, "0") == "" || s[0] == '0' {
 		v.fail(path, "%q is not a duration: write a positive number with a unit, like 500ms, 10s, 1m", s)
+		return
+	}
+	if ms := durationMS(s); ms > maxTimerMS {
+		v.failHint(path, "HAProxy's timers hold at most 2147483647 ms (about 24.8 days)",
+			"%q is %d ms, more than HAProxy's largest timer", s, ms)
 	}
 }
+
+// maxTimerMS is the largest timer HAProxy takes (INT_MAX milliseconds).
+const maxTimerMS = 1<<31 - 1
+
+// durationMS is a duration durationRE accepted, in milliseconds (microseconds rounded up).
+func durationMS(s string) int64 {
+	num := strings.TrimRight(s, "usmhd")
+	n, _ := strconv.ParseInt(num, 10, 64)
+	switch s[len(num):] {
+	case "us":
+		return (n + 999) / 1000
+	case "s":
+		return n * 1000
+	case "m":
+		return n * 60_000
+	case "h":
+		return n * 3_600_000
+	case "d":
+		return n * 86_400_000
+	}
+	return n
+}
+
+// maxSocketPath is the longest unix socket path HAProxy binds: sun_path holds 108
+// bytes and HAProxy binds to PATH.PID.tmp first, then renames.
+const maxSocketPath = 97
+
+// confinedPath checks an absolute path that harpy makes a program write, create or
+// delete: it must lie under one of dirs, so that a slip (logging.file = "/etc/passwd",
+// a pidfile over /etc/shadow) cannot make rsyslog, logrotate or HAProxy overwrite or
+// rotate away a system file.
+func (v *validator) confinedPath(path, s, what string, dirs ...string) {
+	if !v.fsPathOK(path, s) {
+		return
+	}
+	for _, d := range dirs {
+		if strings.HasPrefix(s, d) && len(s) > len(d) && !strings.HasSuffix(s, "/") {
+			return
+		}
+	}
+	v.failHint(path, fmt.Sprintf("put %s under %s", what, strings.Join(dirs, " or ")),
+		"%q is outside the directories for %s", s, what)
+}
+
+// socketPath checks the path of a unix socket HAProxy binds or connects to.
+func (v *validator) socketPath(path, s string) {
+	if len(s) > maxSocketPath {
+		v.failHint(path, "use a shorter path, like /run/haproxy/admin.sock",
+			"%q is %d bytes; a unix socket path holds at most %d (sun_path)", s, len(s), maxSocketPath)
+	}
+}
+
+// systemDirs are where a chroot must not be: HAProxy would run with a system tree as
+// its root.
+var systemDirs = []string{"/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/sbin", "/sys", "/usr"}
 
 func (v *validator) rangeInt(path string, n, lo, hi int) {
 	if n != 0 && (n < lo || n > hi) {
@@ -269,7 +341,9 @@ func (p *Profile) validateGlobal(v *validator) {
 		if g.Log.Target == "" {
 			v.fail("global.log.target", "missing: write 127.0.0.1:514 (UDP) or /dev/log (unix socket)")
 		} else if strings.HasPrefix(g.Log.Target, "/") {
-			v.fsPath("global.log.target", g.Log.Target)
+			if v.fsPathOK("global.log.target", g.Log.Target) {
+				v.socketPath("global.log.target", strings.TrimSuffix(g.Chroot, "/")+g.Log.Target)
+			}
 		} else if a, ok := v.address("global.log.target", g.Log.Target, ruleLogTarget); ok && (!a.IP.Is4() || !a.IP.IsLoopback()) {
 			v.fail("global.log.target", "%q: harpy configures rsyslog on this host, so log to an IPv4 loopback address like 127.0.0.1:514", g.Log.Target)
 		}
@@ -279,11 +353,19 @@ func (p *Profile) validateGlobal(v *validator) {
 		v.oneOf("global.log.facility", g.Log.Facility, facilities)
 		v.oneOf("global.log.level", g.Log.Level, levels)
 	}
-	if g.Chroot != "" {
-		v.fsPath("global.chroot", g.Chroot)
+	if g.Chroot != "" && v.fsPathOK("global.chroot", g.Chroot) {
+		root := strings.TrimSuffix(g.Chroot, "/")
+		for _, d := range systemDirs {
+			if root == "" || root == d || strings.HasPrefix(root, d+"/") {
+				v.failHint("global.chroot", "use an empty directory of HAProxy's own, like /var/lib/haproxy",
+					"%q is a system directory: HAProxy would run with it as its root", g.Chroot)
+				break
+			}
+		}
 	}
 	if g.Pidfile != "" {
-		v.fsPath("global.pidfile", g.Pidfile)
+		// HAProxy (as root, before it drops privileges) truncates and writes it.
+		v.confinedPath("global.pidfile", g.Pidfile, "pid files", "/run/", "/var/run/")
 	}
 	v.rangeInt("global.maxconn", g.Maxconn, 1, 10_000_000)
 	if g.User != "" && !userRE.MatchString(g.User) {
@@ -295,9 +377,16 @@ func (p *Profile) validateGlobal(v *validator) {
 	v.oneOf("global.mode", g.Mode, globalModes)
 	v.rangeInt("global.nbthread", g.Nbthread, 1, 4096)
 	if s := g.StatsSocket; s != nil {
-		v.fsPath("global.stats_socket.path", s.Path)
+		// HAProxy unlinks what is at the path and binds a socket there.
+		v.confinedPath("global.stats_socket.path", s.Path, "sockets", "/run/", "/var/run/", "/var/lib/haproxy/")
+		v.socketPath("global.stats_socket.path", s.Path)
 		if s.Mode != "" && !modeOctRE.MatchString(s.Mode) {
 			v.fail("global.stats_socket.mode", "%q is not an octal mode like 660", s.Mode)
+		} else if s.Mode != "" && s.Mode[len(s.Mode)-1]&2 != 0 && s.Level != "user" && !s.Insecure {
+			// Level defaults to user, but only from 1.9 (operator before it); both
+			// change servers' state and admin runs anything the master can.
+			v.failHint("global.stats_socket.mode", "use mode 660 and add the users to HAProxy's group, or set insecure = true if everyone on the host may drive HAProxy",
+				"mode %s lets every local user write to the %s socket", s.Mode, cmpOr(s.Level, "runtime API"))
 		}
 		v.oneOf("global.stats_socket.level", s.Level, sockLevels)
 	}
@@ -596,6 +685,11 @@ func (p *Profile) validateStats(v *validator) {
 	}
 	if s.URI != "" && !uriPathRE.MatchString(s.URI) {
 		v.fail("stats.uri", "%q: write a path like /stats", s.URI)
+	}
+	if a, err := parseAddress(s.Bind, ruleBind); err == nil && s.Admin && s.Auth == "" && !s.Insecure &&
+		(a.Wildcard || !a.IP.IsLoopback()) {
+		v.failHint("stats.admin", "set auth = \"user:password\", bind to 127.0.0.1, or set insecure = true if anyone who reaches the port may stop servers",
+			"an admin stats page on %s without auth lets anyone who reaches it disable servers", s.Bind)
 	}
 	if s.Auth != "" {
 		u, pw, ok := strings.Cut(s.Auth, ":")
