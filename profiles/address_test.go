@@ -276,3 +276,28 @@ func TestNbthreadLimit(t *testing.T) {
 		t.Fatalf("3.0 with 65 threads: %v", err)
 	}
 }
+
+func TestACLValueTypes(t *testing.T) {
+	for _, c := range []struct {
+		criterion, value string
+		ok               bool
+	}{
+		{"src", "10.0.0.1", true}, {"src", "10.0.0.0/8", true}, {"src", "2001:db8::/32", true},
+		{"src", "256.1.1.1", false}, {"src", "example.com", false}, {"src", "fe80::1%eth0", false},
+		{"dst_port", "443", true}, {"dst_port", "8000:8999", true}, {"dst_port", "0", false},
+		{"dst_port", "70000", false}, {"dst_port", "9:8", false}, {"dst_port", "http", false},
+		{"method", "GET", true}, {"method", "get", false}, {"method", "G-T", false},
+		{"hdr(host)", "example.com", true}, {"hdr_beg(host)", "www.", true}, {"hdr_end(host)", "/x", false},
+		{"path_beg", "/static/", true}, {"path_reg", "^/x[0-9]+$", true}, {"path_reg", "(", false},
+	} {
+		doc := "extends = \"spark-admin\"\n[[frontend]]\nname = \"MGMTSRV\"\nacl = [ { name = \"spark\", criterion = " +
+			tomlQuote(c.criterion) + ", value = " + tomlQuote(c.value) + " }, { name = \"static\", criterion = \"path_beg\", value = \"/static/\" } ]\n"
+		_, err := Parse(t.Context(), "acl.toml", []byte(doc))
+		if (err == nil) != c.ok {
+			t.Errorf("%s %q: %v, want ok=%v", c.criterion, c.value, err, c.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "acl.toml:4:") {
+			t.Errorf("%s %q: no position: %v", c.criterion, c.value, err)
+		}
+	}
+}

@@ -137,8 +137,13 @@ func randomProfile(r *rand.Rand) *Profile {
 		if fmode == "http" {
 			for j := range r.IntN(3) {
 				a := ACL{Name: fmt.Sprintf("acl%d", j), Criterion: pick("path_beg", "path_end", "path_reg", "hdr(host)", "src", "method"), Value: pick("/a/", "GET", "127.0.0.1", "^/x")}
-				if a.Criterion == "src" {
-					a.Value = "127.0.0.1"
+				switch a.Criterion {
+				case "src":
+					a.Value = pick("127.0.0.1", "10.0.0.0/8", "::1")
+				case "method":
+					a.Value = pick("GET", "POST")
+				case "hdr(host)":
+					a.Value = pick("localhost", "example.com")
 				}
 				f.ACL = append(f.ACL, a)
 				cond := a.Name

@@ -487,6 +487,8 @@ func (p *Profile) validateProxy(v *validator, kind, path string, px *Proxy) {
 		}
 		if strings.HasSuffix(a.Criterion, "_reg") {
 			v.regex(ap+".value", a.Value)
+		} else if a.Value != "" {
+			v.aclValue(ap+".value", a.Criterion, a.Value)
 		}
 		if strings.HasPrefix(a.Criterion, "path") || strings.HasPrefix(a.Criterion, "hdr") || a.Criterion == "method" {
 			if mode != "http" {
@@ -595,6 +597,42 @@ func (p *Profile) validateProxy(v *validator, kind, path string, px *Proxy) {
 			if strings.HasPrefix(name, t.Prefix) {
 				v.fail(fmt.Sprintf("%s.servers.%d.name", path, i), "server name %q may clash with server_template prefix %q", name, t.Prefix)
 			}
+		}
+	}
+}
+
+var (
+	portRangeRE = regexp.MustCompile(`^[1-9][0-9]{0,4}(:[1-9][0-9]{0,4})?$`)
+	methodRE    = regexp.MustCompile(`^[A-Z]{1,16}$`)
+	hostValueRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,253}$`)
+)
+
+// aclValue checks that an ACL value has the type its fetch compares with: HAProxy
+// would refuse it, or (src) try to resolve it as a host name while it starts.
+func (v *validator) aclValue(path, criterion, s string) {
+	switch {
+	case criterion == "src":
+		if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+			return
+		}
+		if _, err := netip.ParsePrefix(s); err == nil {
+			return
+		}
+		v.failHint(path, "write an IP address or a network, like 10.0.0.0/8", "%q is not an IP address or network for src", s)
+	case criterion == "dst_port":
+		lo, hi, _ := strings.Cut(s, ":")
+		a, _ := strconv.Atoi(lo)
+		b, _ := strconv.Atoi(cmpOr(hi, lo))
+		if !portRangeRE.MatchString(s) || a > 65535 || b > 65535 || b < a {
+			v.failHint(path, "write a port or a range, like 443 or 8000:8999", "%q is not a port or port range for dst_port", s)
+		}
+	case criterion == "method":
+		if !methodRE.MatchString(s) {
+			v.failHint(path, "write an HTTP method in capitals, like GET or POST", "%q is not an HTTP method", s)
+		}
+	case strings.HasPrefix(criterion, "hdr"):
+		if !hostValueRE.MatchString(s) {
+			v.failHint(path, "write a host name or a part of one, like example.com or www.", "%q is not (part of) a host name for %s", s, criterion)
 		}
 	}
 }
