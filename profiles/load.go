@@ -102,12 +102,12 @@ func fromTree(name string, ly *layer) (*Profile, error) {
 		delete(ly.tree, "extends")
 		b, err := toml.Marshal(ly.tree)
 		if err != nil {
-			return nil, fmt.Errorf("profile %s: re-encode merged profile: %w", name, err)
+			return nil, fmt.Errorf("profile %s: re-encode merged profile: %w", printable(name), err)
 		}
 		p = &Profile{}
 		if err := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields().Decode(p); err != nil {
 			// Every layer was decoded strictly on its own, so this is a bug in merging.
-			return nil, fmt.Errorf("profile %s: decode merged profile: %w", name, err)
+			return nil, fmt.Errorf("profile %s: decode merged profile: %w", printable(name), err)
 		}
 	}
 	p.Extends = ""
@@ -192,6 +192,7 @@ func decodeError(file string, err error, keyPath func(line, col int) string) err
 }
 
 func describeDecodeError(file string, err error, keyPath func(line, col int) string) error {
+	file = printable(file)
 	var sm *toml.StrictMissingError
 	if errors.As(err, &sm) {
 		var lines []string
@@ -212,11 +213,11 @@ func describeDecodeError(file string, err error, keyPath func(line, col int) str
 		field := strings.Join(de.Key(), ".")
 		msg := typeMessage(strings.TrimPrefix(de.Error(), "toml: "))
 		if field != "" {
-			return hint.With(fmt.Errorf("%s:%d:%d: %s: %s", file, l, c, field, msg), "fix the value's type or the TOML syntax; see docs/profiles.md")
+			return hint.With(fmt.Errorf("%s:%d:%d: %s: %s", file, l, c, displayField(field), printable(msg)), "fix the value's type or the TOML syntax; see docs/profiles.md")
 		}
-		return hint.With(fmt.Errorf("%s:%d:%d: %s", file, l, c, msg), "fix the TOML syntax")
+		return hint.With(fmt.Errorf("%s:%d:%d: %s", file, l, c, printable(msg)), "fix the TOML syntax")
 	}
-	return hint.With(fmt.Errorf("%s: %w", file, err), "fix the TOML syntax")
+	return hint.With(fmt.Errorf("%s: %s", file, printable(err.Error())), "fix the TOML syntax")
 }
 
 var mismatchRE = regexp.MustCompile(`^cannot decode TOML (\w+) into .*?(?:of )?type (\S+)$`)

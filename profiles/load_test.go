@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -383,5 +384,54 @@ func TestByteOrderMark(t *testing.T) {
 	p, err := Parse(t.Context(), "bom.toml", []byte("\uFEFFextends = \"web-lb\"\n[global]\nmaxconn = 10\n"))
 	if err != nil || p.Global.Maxconn != 10 {
 		t.Fatalf("BOM refused: %v", err)
+	}
+}
+
+// TestEscapedInErrors: a key or value with a terminal escape sequence or a newline is
+// printed escaped, so a profile from elsewhere cannot drive the terminal or forge lines.
+func TestEscapedInErrors(t *testing.T) {
+	for _, c := range []struct{ name, doc string }{
+		{"unknown key", "extends = \"web-lb\"\n[global]\n\"max\\u001b[31mconn\\nharpy: ok\" = 1\n"},
+		{"unknown table", "extends = \"web-lb\"\n[\"\\u001b]0;title\\u0007\"]\nx = 1\n"},
+		{"bad value", "extends = \"web-lb\"\n[global]\nuser = \"\\u001b[2J\"\n"},
+	} {
+		_, err := Parse(t.Context(), "esc\x1b[1m.toml", []byte(c.doc))
+		if err == nil {
+			t.Fatalf("%s: accepted", c.name)
+		}
+		if strings.ContainsAny(err.Error(), "\x1b\x07") || strings.Contains(err.Error(), "\nharpy: ok") {
+			t.Errorf("%s: raw escape in %q", c.name, err.Error())
+		}
+	}
+	_, err := Load(t.Context(), "web-lb", "global.\x1b[31m=1")
+	if err == nil || strings.Contains(err.Error(), "\x1b") {
+		t.Errorf("--set key printed raw: %q", err)
+	}
+}
+
+// TestExplainLinear: --explain on 100,000 servers takes well under a few seconds
+// (positions were found by rescanning the file for every line).
+func TestExplainLinear(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("extends = \"web-lb\"\n[[backend]]\nname = \"app\"\nservers = [\n")
+	for i := range 100_000 {
+		fmt.Fprintf(&b, "  { name = \"s%d\", address = \"10.%d.%d.%d:80\" },\n", i, i>>16, i>>8&255, i&255)
+	}
+	b.WriteString("]\n")
+	start := time.Now()
+	p, err := Parse(t.Context(), "big.toml", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Render(p, Options{Explain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	Annotate(out.HAProxyCfg, out.Origins)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("100,000 servers took %v", d)
+	}
+	if len(out.Origins) < 100_000 || out.Origins[len(out.Origins)-1].Pos.Line == 0 {
+		t.Fatalf("origins: %d, last %+v", len(out.Origins), out.Origins[len(out.Origins)-1])
 	}
 }

@@ -81,7 +81,7 @@ func Render(p *Profile, opts Options) (*Output, error) {
 		return nil, err
 	}
 	if opts.HAProxy.Less(Oldest) {
-		return nil, hint.Input(hint.With(fmt.Errorf("render %s: HAProxy %s is older than %s", p.Name, opts.HAProxy, Oldest), "render for 1.6 or later"))
+		return nil, hint.Input(hint.With(fmt.Errorf("render %s: HAProxy %s is older than %s", printable(p.Name), opts.HAProxy, Oldest), "render for 1.6 or later"))
 	}
 	var origins []Origin
 	cfg, err := renderCfg(p, opts.HAProxy, opts.Explain, &origins)
@@ -94,11 +94,11 @@ func Render(p *Profile, opts Options) (*Output, error) {
 	}
 	rs, err := rsyslog.DropIn(ro)
 	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", p.Name, err)
+		return nil, fmt.Errorf("render %s: %w", printable(p.Name), err)
 	}
 	lr, err := rsyslog.Logrotate(ro)
 	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", p.Name, err)
+		return nil, fmt.Errorf("render %s: %w", printable(p.Name), err)
 	}
 	return &Output{HAProxyCfg: cfg, Rsyslog: rs, Logrotate: lr, Origins: origins}, nil
 }
@@ -119,7 +119,7 @@ func (p *Profile) rsyslogOptions(dist string) (rsyslog.Options, error) {
 	}
 	a, aerr := parseAddress(l.Target, ruleLogTarget)
 	if aerr != nil {
-		return o, hint.Input(hint.With(fmt.Errorf("render %s: global.log.target: %w", p.Name, aerr), "%s", aerr.hint))
+		return o, hint.Input(hint.With(fmt.Errorf("render %s: global.log.target: %w", printable(p.Name), aerr), "%s", aerr.hint))
 	}
 	if a.Port == 0 {
 		a.Port = 514
@@ -174,7 +174,7 @@ func (w *cfgWriter) words(words []string) bool {
 		if field == "" {
 			field = "(harpy default)"
 		}
-		w.err = hint.Input(hint.With(fmt.Errorf("render %s: %s: %s: %s", w.p.Name, pos, field, msg),
+		w.err = hint.Input(hint.With(fmt.Errorf("render %s: %s: %s: %s", printable(w.p.Name), pos, field, msg),
 			"write the value as one word of printable ASCII without blanks, quotes, '#' or '\\' (docs/profiles.md)"))
 		return false
 	}
@@ -262,7 +262,7 @@ func (w *cfgWriter) need(field string, major, minor int, what string) bool {
 	}
 	if w.err == nil {
 		pos, _ := w.pos(field)
-		w.err = hint.Input(hint.With(fmt.Errorf("render %s for HAProxy %s: %s: %s: %s needs HAProxy %d.%d+", w.p.Name, w.v, pos, displayField(field), what, major, minor),
+		w.err = hint.Input(hint.With(fmt.Errorf("render %s for HAProxy %s: %s: %s: %s needs HAProxy %d.%d+", printable(w.p.Name), w.v, pos, displayField(field), what, major, minor),
 			"target HAProxy %d.%d or later (--haproxy), or remove %s from the profile", major, minor, displayField(field)))
 	}
 	return false

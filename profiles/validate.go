@@ -40,7 +40,7 @@ func displayField(path string) string {
 		}
 		b.WriteString(p)
 	}
-	return b.String()
+	return printable(b.String())
 }
 
 // FieldErrors is every problem found in a profile, in file order.
@@ -206,7 +206,7 @@ func (p *Profile) validate() error {
 	if len(v.errs) == 1 && v.errs[0].Hint != "" {
 		h = v.errs[0].Hint
 	}
-	return hint.Input(hint.With(fmt.Errorf("profile %s:\n%w", p.Name, v.errs), "%s", h))
+	return hint.Input(hint.With(fmt.Errorf("profile %s:\n%w", printable(p.Name), v.errs), "%s", h))
 }
 
 // live counts the sections that are not dropped.
