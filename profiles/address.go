@@ -76,7 +76,7 @@ func addrErr(hint, format string, args ...any) *addrError {
 const (
 	hintIPPort   = "write IP:port (IPv6 as [addr]:port), like 10.0.0.2:53 or [fe80::1%eth0]:53"
 	hintHostPort = "write host:port, IPv4:port or [IPv6]:port, like 192.0.2.10:80, app.example.com:80 or [2001:db8::1]:80"
-	hintZone     = "use a global or unique-local IPv6 address without '%zone'; to bind a link-local address on one interface, write the address alone and add the interface in HAProxy's terms (bind … interface eth0)"
+	hintZone     = "write the address without '%zone': HAProxy takes a global or unique-local IPv6 address (or an IPv4 one), never a zone id"
 )
 
 // parseAddress reads an address field under rule r. It is the only parser of
