@@ -206,3 +206,28 @@ func TestRandomProfilesPassHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestRandomProfilesRender is the fast tier's half of TestRandomProfilesPassHAProxy:
+// every random valid profile renders, for every target that has its features, to a
+// config that HAProxy's tokenizer reads with only harpy's own keywords.
+func TestRandomProfilesRender(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 300 {
+		p := randomProfile(r)
+		doc, err := toml.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := Parse(t.Context(), fmt.Sprintf("random-%03d.toml", i), doc)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, doc)
+		}
+		for _, v := range []string{"2.6", "3.0", "3.2"} {
+			out, err := Render(q, Options{HAProxy: hversion.MustParse(v)})
+			if err != nil {
+				t.Fatalf("render for %s: %v\n%s", v, err, doc)
+			}
+			checkCfg(t, q, out.HAProxyCfg)
+		}
+	}
+}

@@ -430,7 +430,7 @@ func (w *cfgWriter) defaults() {
 	if w.retryOn() {
 		// retry-on exists from 2.0; older versions retry connection failures only.
 		w.at("defaults.retry_on")
-		w.line("retry-on", d.RetryOn)
+		w.line(append([]string{"retry-on"}, strings.Fields(d.RetryOn)...)...)
 	}
 	t := d.Timeout
 	for _, x := range []struct{ k, v, def string }{

@@ -320,3 +320,17 @@ func BenchmarkRenderEmbedded(b *testing.B) {
 		}
 	}
 }
+
+func TestRetryOnWords(t *testing.T) {
+	p, err := Load(t.Context(), "web-lb", `defaults.retry_on=conn-failure empty-response 503`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Render(p, Options{HAProxy: hversion.MustParse("2.6")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out.HAProxyCfg, []byte("\n    retry-on conn-failure empty-response 503\n")) {
+		t.Fatalf("no retry-on line:\n%s", out.HAProxyCfg)
+	}
+}
