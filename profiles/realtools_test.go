@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"os/user"
@@ -198,18 +199,21 @@ func TestLogrotateAccepts(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				// Rotate a log in the test's own directory, not /var/log.
+				// Rotate a log in the test's own directory, not /var/log (where a profile's
+				// log file must be): the rendered path is moved there.
+				const rendered = "/var/log/haproxy/harpy-test.log"
 				dir := t.TempDir()
-				p.Logging.File = filepath.Join(dir, "haproxy.log")
+				p.Logging.File = rendered
 				out, err := Render(p, Options{Dist: d})
 				if err != nil {
 					t.Fatal(err)
 				}
+				p.Logging.File = filepath.Join(dir, "haproxy.log")
 				if err := os.WriteFile(p.Logging.File, []byte("x\n"), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				conf := filepath.Join(dir, "haproxy")
-				if err := os.WriteFile(conf, out.Logrotate, 0o644); err != nil {
+				if err := os.WriteFile(conf, bytes.ReplaceAll(out.Logrotate, []byte(rendered), []byte(p.Logging.File)), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				cmd := exec.CommandContext(t.Context(), logrotate, "-d", "-s", filepath.Join(dir, "state"), conf)
