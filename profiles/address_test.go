@@ -177,8 +177,7 @@ func TestChokePoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := &cfgWriter{v: hversion.MustParse("3.0"), p: p}
-		w.at("backend.0.servers.0")
-		w.line("server", "web10", bad)
+		w.line(from("backend.0.servers.0"), "server", "web10", bad)
 		if w.err == nil || strings.Contains(w.b.String(), bad) {
 			t.Fatalf("%q was written: %q", bad, w.b.String())
 		}
@@ -187,7 +186,7 @@ func TestChokePoint(t *testing.T) {
 		}
 		if len(bad) > 0 {
 			w2 := &cfgWriter{v: hversion.MustParse("3.0"), p: p}
-			w2.section("listen", bad)
+			w2.section(from("listen.0.name"), "listen", bad)
 			if w2.err == nil || w2.b.Len() != 0 {
 				t.Fatalf("section %q was written", bad)
 			}
@@ -198,7 +197,7 @@ func TestChokePoint(t *testing.T) {
 		words[i] = "w"
 	}
 	w := &cfgWriter{v: hversion.MustParse("3.0"), p: &Profile{Name: "x"}}
-	w.line(words...)
+	w.line(byRule("test"), words...)
 	if w.err == nil {
 		t.Fatal("a line of 65 words was written")
 	}
