@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"reflect"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"harpy/hint"
 	"harpy/hversion"
 )
 
@@ -33,6 +37,9 @@ func checkCfg(t *testing.T, p *Profile, cfg []byte) {
 	t.Helper()
 	if !bytes.HasSuffix(cfg, []byte("\n")) {
 		t.Fatalf("no final newline:\n%s", cfg)
+	}
+	if _, err := shapeOf(string(cfg)); err != nil {
+		t.Fatalf("HAProxy would read: %v\n%s", err, cfg)
 	}
 	lines := strings.Split(strings.TrimSuffix(string(cfg), "\n"), "\n")
 	sections := 0
@@ -134,4 +141,259 @@ func FuzzRender(f *testing.F) {
 		}
 		renderAll(t, p)
 	})
+}
+
+// A strField is one string of a profile the fuzzer may change: a field, a list element
+// or a map key (a resolvers section's name).
+type strField struct {
+	path   string // dotted, as validation names it: listen.0.servers.2.address
+	inFile bool   // the embedded file wrote it, so an error about it has a line:column
+	enum   bool   // a closed set of keywords (mode, balance …): another accepted value may change the shape
+	get    func() string
+	set    func(string)
+}
+
+// enumFields are the fields whose accepted values are a fixed list of keywords, each of
+// which renders to its own lines by design.
+var enumFields = set("mode", "type", "balance", "method", "criterion", "level", "facility", "retry_on")
+
+// stringFields walks p by reflection and returns every string in it, in a stable order.
+func stringFields(p *Profile, inFile func(string) bool) []strField {
+	var out []strField
+	var walk func(path string, v reflect.Value)
+	walk = func(path string, v reflect.Value) {
+		last := path[strings.LastIndexByte(path, '.')+1:]
+		switch v.Kind() {
+		case reflect.Pointer:
+			if !v.IsNil() {
+				walk(path, v.Elem())
+			}
+		case reflect.String:
+			out = append(out, strField{path: path, inFile: inFile(path), enum: enumFields[last], get: v.String, set: v.SetString})
+		case reflect.Slice:
+			for i := range v.Len() {
+				walk(join(path, strconv.Itoa(i)), v.Index(i))
+			}
+		case reflect.Map:
+			keys := v.MapKeys()
+			sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+			for _, k := range keys {
+				key, m := k.String(), v
+				out = append(out, strField{path: join(path, key), inFile: inFile(join(path, key)),
+					get: func() string { return key },
+					set: func(s string) {
+						val := m.MapIndex(reflect.ValueOf(key))
+						m.SetMapIndex(reflect.ValueOf(key), reflect.Value{})
+						m.SetMapIndex(reflect.ValueOf(s), val)
+					}})
+				walk(join(path, key), v.MapIndex(k))
+			}
+		case reflect.Struct:
+			t := v.Type()
+			for i := range t.NumField() {
+				f := t.Field(i)
+				tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+				if !f.IsExported() || tag == "-" || tag == "" {
+					continue
+				}
+				walk(join(path, tag), v.Field(i))
+			}
+		}
+	}
+	walk("", reflect.ValueOf(p))
+	return out
+}
+
+// enrich fills fields the embedded profiles leave empty (stats auth, a Host header, a
+// log file, a server template …) with ordinary values, so that the fuzzer reaches them.
+func enrich(p *Profile) {
+	if p.Stats == nil {
+		p.Stats = &Stats{Bind: "127.0.0.1:9100"}
+	}
+	p.Stats.Auth, p.Stats.Refresh = "admin:s3cr3t", "10s"
+	p.Logging.File = "/var/log/haproxy/fuzz.log"
+	p.Defaults.Timeout.Tunnel = "1h"
+	for _, list := range [][]*Proxy{p.Backends, p.Listens} {
+		for _, px := range list {
+			if h := px.Health; h != nil && h.kind() == "http" {
+				h.Host = "app.example.com"
+				if h.ExpectRegex == "" {
+					h.ExpectString = "OK"
+				}
+			}
+			if px.Resolvers != "" {
+				px.InitAddr = "last,libc,none"
+				px.ServerTemplate = &ServerTemplate{Prefix: "tpl", Count: 2, Address: "_mysql._tcp.example.internal"}
+			}
+		}
+	}
+}
+
+// structureBase is an embedded profile, enriched, with its shape per target version.
+type structureBase struct {
+	name   string
+	shapes map[string]cfgShape // version → shape; absent: the version refuses the profile
+	logs   map[string][2]int   // version → lines of the rsyslog and logrotate files
+}
+
+func loadStructureBase(tb testing.TB, name string) (*Profile, []strField) {
+	p, err := Load(context.Background(), name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	enrich(p)
+	return p, stringFields(p, func(path string) bool { _, exact := p.pos(path); return exact })
+}
+
+func structureBases(tb testing.TB) []*structureBase {
+	var bases []*structureBase
+	for _, name := range []string{"rds-read-pool", "spark-admin", "web-lb"} {
+		p, _ := loadStructureBase(tb, name)
+		b := &structureBase{name: name, shapes: map[string]cfgShape{}, logs: map[string][2]int{}}
+		for _, v := range fuzzTargets {
+			out, err := Render(p, Options{HAProxy: hversion.MustParse(v)})
+			if err != nil {
+				continue
+			}
+			shape, err := shapeOf(string(out.HAProxyCfg))
+			if err != nil {
+				tb.Fatalf("%s for %s: %v\n%s", name, v, err, out.HAProxyCfg)
+			}
+			b.shapes[v] = shape
+			b.logs[v] = [2]int{bytes.Count(out.Rsyslog, []byte("\n")), bytes.Count(out.Logrotate, []byte("\n"))}
+		}
+		if len(b.shapes) < 3 {
+			tb.Fatalf("%s (enriched) renders for %d of %v only", name, len(b.shapes), fuzzTargets)
+		}
+		bases = append(bases, b)
+	}
+	return bases
+}
+
+// positionRE is a file:line:column in an error.
+var positionRE = regexp.MustCompile(`\.toml:[0-9]+:[0-9]+: `)
+
+// FuzzStructure is the renderer's structural invariant. It changes one string of an
+// embedded profile (any field, list element or section name, found by reflection) with
+// fuzzer bytes; then either validation or rendering refuses it, as bad input with a
+// position, or haproxy.cfg, read back by HAProxy's own tokenizer rules, has the same
+// sections and the same keyword on every line as the unchanged profile: no value can
+// add a line, a section, a comment or a word that starts a directive.
+func FuzzStructure(f *testing.F) {
+	for _, s := range []struct {
+		prof  uint8
+		field uint16
+		op    uint8
+		data  string
+	}{
+		// prof: 0 rds-read-pool, 1 spark-admin, 2 web-lb; field: index in stringFields.
+		{2, 48, 0, "[fe80::1%lo:80 init-addr none\nlisten evil\n    bind *:9999\n    server s 127.0.0.1:22\n#]:80"},
+		{0, 25, 0, "[fe80::1%lo#]:53"},
+		{1, 26, 0, "[fe80::1%eth0 #]:80"},
+		{0, 53, 2, "\n    stats admin if TRUE"},
+		{0, 55, 2, "#"},
+		{1, 29, 1, "\"x y\""},
+		{1, 34, 3, "\\"},
+		{2, 0, 2, "${HOME}"},
+		{0, 46, 5, "\r listen evil"},
+		{1, 58, 0, "\u2028listen evil"},
+		{2, 51, 0, "'x'"},
+		{0, 31, 0, "[fe80::1%eth0]:3306"},
+		{1, 2, 0, ""},
+	} {
+		f.Add(s.prof, s.field, s.op, s.data)
+	}
+	bases := structureBases(f)
+	f.Fuzz(func(t *testing.T, prof uint8, field uint16, op uint8, data string) {
+		base := bases[int(prof)%len(bases)]
+		p, fields := loadStructureBase(t, base.name)
+		fd := fields[int(field)%len(fields)]
+		old := fd.get()
+		val := data
+		switch at := int(op/4) % (len(old) + 1); op % 4 {
+		case 1:
+			val = old[:at] + data + old[at:]
+		case 2:
+			val = old + data
+		case 3:
+			val = data + old
+		}
+		if fd.path == "description" {
+			return // not rendered
+		}
+		fd.set(val)
+		// A field left empty or emptied is a line more or less: only its sections are kept.
+		strict := !fd.enum && val != "" && old != ""
+		for _, v := range fuzzTargets {
+			want, ok := base.shapes[v]
+			if !ok {
+				continue
+			}
+			out, err := Render(p, Options{HAProxy: hversion.MustParse(v)})
+			if err != nil {
+				msg := err.Error()
+				if !hint.IsInput(err) || hint.Of(err) == "" || !strings.Contains(msg, base.name+".toml") ||
+					fd.inFile && !positionRE.MatchString(msg) {
+					t.Fatalf("%s %s=%q for %s: refused without a position, a hint or the bad-input mark: %v (hint %q)", base.name, fd.path, val, v, err, hint.Of(err))
+				}
+				continue
+			}
+			got, err := shapeOf(string(out.HAProxyCfg))
+			if err != nil {
+				t.Fatalf("%s %s=%q for %s: HAProxy would read: %v\n%s", base.name, fd.path, val, v, err, out.HAProxyCfg)
+			}
+			if !strict {
+				// Another keyword of a closed set, or a field left out: the lines may
+				// differ, the sections may not, and every line is one harpy writes.
+				if d := diffShape(sections(got), sections(want)); d != "" {
+					t.Fatalf("%s %s=%q for %s: sections changed: %s\n%s", base.name, fd.path, val, v, d, out.HAProxyCfg)
+				}
+				checkCfg(t, p, out.HAProxyCfg)
+				continue
+			}
+			if d := diffShape(got, want); d != "" {
+				t.Fatalf("%s %s=%q for %s: structure changed: %s\n%s", base.name, fd.path, val, v, d, out.HAProxyCfg)
+			}
+			logs := [2]int{bytes.Count(out.Rsyslog, []byte("\n")), bytes.Count(out.Logrotate, []byte("\n"))}
+			if logs != base.logs[v] {
+				t.Fatalf("%s %s=%q for %s: logging files changed shape (%v lines, want %v):\n%s\n%s", base.name, fd.path, val, v, logs, base.logs[v], out.Rsyslog, out.Logrotate)
+			}
+		}
+	})
+}
+
+func sections(s cfgShape) cfgShape {
+	var out cfgShape
+	for _, x := range s {
+		if strings.HasPrefix(x, "[") {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// TestStringFieldsReachEverything guards the fuzzer's reach: the reflection walk finds
+// the strings users write (addresses, names, paths, regexes, users, passwords, log
+// targets, ACL values, headers, section names).
+func TestStringFieldsReachEverything(t *testing.T) {
+	seen := map[string]bool{}
+	for _, name := range []string{"rds-read-pool", "spark-admin", "web-lb"} {
+		p, fields := loadStructureBase(t, name)
+		if err := p.validate(); err != nil {
+			t.Fatalf("%s, enriched, is invalid: %v", name, err)
+		}
+		for _, f := range fields {
+			seen[regexp.MustCompile(`\.[0-9]+`).ReplaceAllString(f.path, "")] = true
+		}
+	}
+	for _, want := range []string{"global.log.target", "global.chroot", "global.pidfile", "global.user", "global.group",
+		"global.stats_socket.path", "resolvers.vpc", "resolvers.vpc.nameservers", "listen.servers.address", "listen.servers.name",
+		"listen.init_addr", "listen.server_template.address", "listen.health.mysql_user", "frontend.bind", "frontend.acl.value",
+		"frontend.acl.name", "frontend.use_backend.if", "backend.health.expect_rstring", "backend.health.host", "backend.strip_prefix",
+		"backend.health.path", "stats.auth", "stats.bind", "stats.uri", "logging.file", "defaults.forwardfor_except",
+		"defaults.timeout.connect", "frontend.default_backend", "backend.name"} {
+		if !seen[want] {
+			t.Errorf("the fuzzer never changes %s", want)
+		}
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"harpy/hint"
+	"harpy/safefile"
 )
 
 // Default is the profile packages install when nobody chose one.
@@ -102,12 +102,12 @@ func fromTree(name string, ly *layer) (*Profile, error) {
 		delete(ly.tree, "extends")
 		b, err := toml.Marshal(ly.tree)
 		if err != nil {
-			return nil, fmt.Errorf("profile %s: re-encode merged profile: %w", name, err)
+			return nil, fmt.Errorf("profile %s: re-encode merged profile: %w", printable(name), err)
 		}
 		p = &Profile{}
 		if err := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields().Decode(p); err != nil {
 			// Every layer was decoded strictly on its own, so this is a bug in merging.
-			return nil, fmt.Errorf("profile %s: decode merged profile: %w", name, err)
+			return nil, fmt.Errorf("profile %s: decode merged profile: %w", printable(name), err)
 		}
 	}
 	p.Extends = ""
@@ -130,12 +130,21 @@ func loadTree(ctx context.Context, nameOrPath, relTo string, depth int) (*layer,
 	if relTo != "" && !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(relTo), path)
 	}
-	b, err := readProfile(path)
+	b, err := safefile.ReadFile(path, safefile.MaxConfig)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(nameOrPath, "/.") {
-			return nil, hint.With(fmt.Errorf("profile %q: no embedded profile and no file of that name", nameOrPath), "`harpy profiles` lists the embedded profiles; a file needs its path")
+			return nil, hint.Input(hint.With(fmt.Errorf("profile %q: no embedded profile and no file of that name", nameOrPath), "`harpy profiles` lists the embedded profiles; a file needs its path"))
 		}
-		return nil, hint.With(fmt.Errorf("read profile: %w", err), "give an embedded profile name or a readable TOML file")
+		err = fmt.Errorf("read profile: %w", err)
+		if hint.Of(err) == "" {
+			err = hint.With(err, "give an embedded profile name or a readable TOML file")
+		}
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) ||
+			errors.Is(err, safefile.ErrNotRegular) || errors.Is(err, safefile.ErrTooLarge) {
+			// The path the user gave is wrong; a read error of the disk is not their input.
+			err = hint.Input(err)
+		}
+		return nil, err
 	}
 	return parseTree(ctx, path, b, depth)
 }
@@ -143,6 +152,9 @@ func loadTree(ctx context.Context, nameOrPath, relTo string, depth int) (*layer,
 // parseTree strictly decodes one layer (unknown keys and wrong types are reported with
 // their position) and returns it as a tree merged over what it extends.
 func parseTree(ctx context.Context, file string, data []byte, depth int) (*layer, error) {
+	// Editors on Windows start UTF-8 files with a byte order mark; TOML does not allow
+	// it. Positions are counted without it, as the editor shows them.
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	pos, keyPath := indexPositions(file, data)
 	strict := &Profile{}
 	if err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(strict); err != nil {
@@ -157,7 +169,7 @@ func parseTree(ctx context.Context, file string, data []byte, depth int) (*layer
 	}
 	if depth >= maxExtends {
 		at, _ := pos("extends")
-		return nil, hint.With(fmt.Errorf("%s: extends: more than %d levels (a cycle?)", at, maxExtends), "remove the cycle in the extends chain")
+		return nil, hint.Input(hint.With(fmt.Errorf("%s: extends: more than %d levels (a cycle?)", at, maxExtends), "remove the cycle in the extends chain"))
 	}
 	rel := file
 	if _, ok := Embedded(strings.TrimSuffix(file, ".toml")); ok {
@@ -173,8 +185,14 @@ func parseTree(ctx context.Context, file string, data []byte, depth int) (*layer
 	return &layer{tree: merged, pos: l.pos}, nil
 }
 
-// decodeError turns go-toml's errors into file:line:column: field: message.
+// decodeError turns go-toml's errors into file:line:column: field: message, marked as
+// bad input.
 func decodeError(file string, err error, keyPath func(line, col int) string) error {
+	return hint.Input(describeDecodeError(file, err, keyPath))
+}
+
+func describeDecodeError(file string, err error, keyPath func(line, col int) string) error {
+	file = printable(file)
 	var sm *toml.StrictMissingError
 	if errors.As(err, &sm) {
 		var lines []string
@@ -195,30 +213,11 @@ func decodeError(file string, err error, keyPath func(line, col int) string) err
 		field := strings.Join(de.Key(), ".")
 		msg := typeMessage(strings.TrimPrefix(de.Error(), "toml: "))
 		if field != "" {
-			return hint.With(fmt.Errorf("%s:%d:%d: %s: %s", file, l, c, field, msg), "fix the value's type or the TOML syntax; see docs/profiles.md")
+			return hint.With(fmt.Errorf("%s:%d:%d: %s: %s", file, l, c, displayField(field), printable(msg)), "fix the value's type or the TOML syntax; see docs/profiles.md")
 		}
-		return hint.With(fmt.Errorf("%s:%d:%d: %s", file, l, c, msg), "fix the TOML syntax")
+		return hint.With(fmt.Errorf("%s:%d:%d: %s", file, l, c, printable(msg)), "fix the TOML syntax")
 	}
-	return hint.With(fmt.Errorf("%s: %w", file, err), "fix the TOML syntax")
-}
-
-// maxProfileSize bounds a profile file (10,000 servers take about 1 MiB).
-const maxProfileSize = 64 << 20
-
-// readProfile reads a regular file of bounded size: `extends = "/dev/zero"` is an error,
-// not a hang.
-func readProfile(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if fi.Size() > maxProfileSize {
-		return nil, fmt.Errorf("%s is larger than %d MiB", path, maxProfileSize>>20)
-	}
-	return os.ReadFile(path)
+	return hint.With(fmt.Errorf("%s: %s", file, printable(err.Error())), "fix the TOML syntax")
 }
 
 var mismatchRE = regexp.MustCompile(`^cannot decode TOML (\w+) into .*?(?:of )?type (\S+)$`)

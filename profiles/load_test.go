@@ -1,10 +1,14 @@
 package profiles
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"harpy/hint"
 	"harpy/hversion"
@@ -73,7 +77,7 @@ servers = [ { name = "a", address = "db_1.example.com:80" } ]
 		{"acl flag", "extends = \"spark-admin\"\n[[frontend]]\nname = \"MGMTSRV\"\nacl = [ { name = \"spark\", criterion = \"path_beg\", value = \"-i\" } ]\n",
 			[]string{`mine.toml:4:59: frontend[0].acl[0].value: "-i" starts with '-'`}},
 		{"template needs a name", "extends = \"web-lb\"\n[resolvers.dns]\nnameservers = [\"127.0.0.1:53\"]\n[[backend]]\nname = \"app\"\nresolvers = \"dns\"\nserver_template = { prefix = \"t\", count = 2, address = \"10.0.0.1:80\" }\n",
-			[]string{`mine.toml:7:56: backend[0].server_template.address: "10.0.0.1": a server template resolves a DNS name`}},
+			[]string{`mine.toml:7:56: backend[0].server_template.address: "10.0.0.1:80": a server template resolves a DNS name`}},
 		{"acl not declared", "extends = \"spark-admin\"\n[[frontend]]\nname = \"MGMTSRV\"\nuse_backend = [ { backend = \"SRV_SPARK\", if = [\"sprak\"] } ]\n",
 			[]string{`mine.toml:4:48: frontend[0].use_backend[0].if[0]: "sprak" is not an ACL`}},
 	}
@@ -314,5 +318,120 @@ func TestRenderValidates(t *testing.T) {
 	built := &Profile{Listens: []*Proxy{{Name: "l", Bind: []string{"127.0.0.1:1"}, Servers: []Server{{Name: "s", Address: "127.0.0.1:0"}}}}}
 	if _, err := Render(built, Options{}); err == nil || !strings.Contains(err.Error(), "(profile built in code): listen[0].servers[0].address") {
 		t.Errorf("built in code: %v", err)
+	}
+}
+
+// TestInputErrors: whatever is wrong in a profile, a --set or the path of a profile is
+// the user's input (exit 2), with a hint; reading never blocks or runs away.
+func TestInputErrors(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.toml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, doc string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, c := range []struct {
+		name, profile string
+		sets          []string
+		want          string
+	}{
+		{"toml syntax", write("syntax.toml", "[global\n"), nil, "syntax.toml:1:"},
+		{"unknown field", write("unknown.toml", "extends = \"web-lb\"\n[global]\nmaxconns = 1\n"), nil, "unknown.toml:3:1: global.maxconns: unknown field"},
+		{"wrong type", write("type.toml", "extends = \"web-lb\"\n[global]\nmaxconn = \"x\"\n"), nil, "type.toml:3:"},
+		{"invalid value", write("value.toml", "extends = \"web-lb\"\n[global]\nmaxconn = -1\n"), nil, "value.toml:3:11: global.maxconn"},
+		{"extends cycle", write("cycle.toml", "extends = \"cycle.toml\"\n"), nil, "more than 8 levels"},
+		{"extends dev zero", write("zero.toml", "extends = \"/dev/zero\"\n"), nil, "not a regular file"},
+		{"profile is a fifo", fifo, nil, "named pipe"},
+		{"profile is a device", "/dev/zero", nil, "character device"},
+		{"profile is a directory", dir, nil, "directory"},
+		{"no such profile", "nosuch", nil, `no embedded profile and no file`},
+		{"no such file", filepath.Join(dir, "nosuch.toml"), nil, "no such file"},
+		{"set without =", "web-lb", []string{"global.maxconn"}, "no KEY=VALUE"},
+		{"set unknown entry", "web-lb", []string{"backend.nosuch.balance=first"}, `no entry named "nosuch"`},
+		{"set unknown field", "web-lb", []string{"global.maxconns=1"}, "unknown field"},
+		{"set wrong type", "web-lb", []string{"global.maxconn=[1]"}, "want an integer"},
+		{"set invalid value", "web-lb", []string{"global.maxconn=0x7fffffff"}, "--set global.maxconn: global.maxconn"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			_, err := Load(ctx, c.profile, c.sets...)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error does not say %q:\n%v", c.want, err)
+			}
+			if !hint.IsInput(err) || hint.Of(err) == "" {
+				t.Errorf("not bad input with a hint (input %v, hint %q): %v", hint.IsInput(err), hint.Of(err), err)
+			}
+		})
+	}
+}
+
+func TestByteOrderMark(t *testing.T) {
+	doc := "\uFEFFextends = \"web-lb\"\n[global]\nmaxconn = -1\n"
+	_, err := Parse(t.Context(), "bom.toml", []byte(doc))
+	if err == nil || !strings.Contains(err.Error(), "bom.toml:3:11: global.maxconn") {
+		t.Fatalf("want the position counted without the BOM, got %v", err)
+	}
+	p, err := Parse(t.Context(), "bom.toml", []byte("\uFEFFextends = \"web-lb\"\n[global]\nmaxconn = 10\n"))
+	if err != nil || p.Global.Maxconn != 10 {
+		t.Fatalf("BOM refused: %v", err)
+	}
+}
+
+// TestEscapedInErrors: a key or value with a terminal escape sequence or a newline is
+// printed escaped, so a profile from elsewhere cannot drive the terminal or forge lines.
+func TestEscapedInErrors(t *testing.T) {
+	for _, c := range []struct{ name, doc string }{
+		{"unknown key", "extends = \"web-lb\"\n[global]\n\"max\\u001b[31mconn\\nharpy: ok\" = 1\n"},
+		{"unknown table", "extends = \"web-lb\"\n[\"\\u001b]0;title\\u0007\"]\nx = 1\n"},
+		{"bad value", "extends = \"web-lb\"\n[global]\nuser = \"\\u001b[2J\"\n"},
+	} {
+		_, err := Parse(t.Context(), "esc\x1b[1m.toml", []byte(c.doc))
+		if err == nil {
+			t.Fatalf("%s: accepted", c.name)
+		}
+		if strings.ContainsAny(err.Error(), "\x1b\x07") || strings.Contains(err.Error(), "\nharpy: ok") {
+			t.Errorf("%s: raw escape in %q", c.name, err.Error())
+		}
+	}
+	_, err := Load(t.Context(), "web-lb", "global.\x1b[31m=1")
+	if err == nil || strings.Contains(err.Error(), "\x1b") {
+		t.Errorf("--set key printed raw: %q", err)
+	}
+}
+
+// TestExplainLinear: --explain on 100,000 servers takes well under a few seconds
+// (positions were found by rescanning the file for every line).
+func TestExplainLinear(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("extends = \"web-lb\"\n[[backend]]\nname = \"app\"\nservers = [\n")
+	for i := range 100_000 {
+		fmt.Fprintf(&b, "  { name = \"s%d\", address = \"10.%d.%d.%d:80\" },\n", i, i>>16, i>>8&255, i&255)
+	}
+	b.WriteString("]\n")
+	start := time.Now()
+	p, err := Parse(t.Context(), "big.toml", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Render(p, Options{Explain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	Annotate(out.HAProxyCfg, out.Origins)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("100,000 servers took %v", d)
+	}
+	if len(out.Origins) < 100_000 || out.Origins[len(out.Origins)-1].Pos.Line == 0 {
+		t.Fatalf("origins: %d, last %+v", len(out.Origins), out.Origins[len(out.Origins)-1])
 	}
 }

@@ -3,8 +3,10 @@ package profiles
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/pelletier/go-toml/v2/unstable"
 )
@@ -17,9 +19,22 @@ type Pos struct {
 
 func (p Pos) String() string {
 	if p.Line == 0 {
-		return p.File
+		return printable(p.File)
 	}
-	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+	return fmt.Sprintf("%s:%d:%d", printable(p.File), p.Line, p.Col)
+}
+
+// printable returns s as is when a terminal shows it as written, and Go-quoted
+// otherwise: a file name or TOML key with an escape sequence or a newline in it must not
+// drive the user's terminal or forge a line of the error report.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == '\\' {
+			q := strconv.Quote(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
 }
 
 // posFunc finds where the value at a dotted field path ("listen.0.servers.2.address")
@@ -38,13 +53,23 @@ func indexPositions(file string, doc []byte) (posFunc, func(line, col int) strin
 	var p unstable.Parser
 	p.Reset(doc)
 	at := func(n *unstable.Node) int { return int(n.Raw.Offset) }
+	// Line starts are found once, when the first position is asked for: --explain asks
+	// for one per line of a 100,000-server config.
+	var lineStarts []int
 	toPos := func(off int) Pos {
 		if off < 0 || off > len(doc) {
 			return Pos{File: file}
 		}
-		line := 1 + bytes.Count(doc[:off], []byte("\n"))
-		col := off - bytes.LastIndexByte(doc[:off], '\n')
-		return Pos{File: file, Line: line, Col: col}
+		if lineStarts == nil {
+			lineStarts = append(lineStarts, 0)
+			for i, c := range doc {
+				if c == '\n' {
+					lineStarts = append(lineStarts, i+1)
+				}
+			}
+		}
+		line := sort.Search(len(lineStarts), func(i int) bool { return lineStarts[i] > off })
+		return Pos{File: file, Line: line, Col: off - lineStarts[line-1] + 1}
 	}
 	toOffset := func(line, col int) int {
 		off := 0

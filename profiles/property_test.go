@@ -137,8 +137,13 @@ func randomProfile(r *rand.Rand) *Profile {
 		if fmode == "http" {
 			for j := range r.IntN(3) {
 				a := ACL{Name: fmt.Sprintf("acl%d", j), Criterion: pick("path_beg", "path_end", "path_reg", "hdr(host)", "src", "method"), Value: pick("/a/", "GET", "127.0.0.1", "^/x")}
-				if a.Criterion == "src" {
-					a.Value = "127.0.0.1"
+				switch a.Criterion {
+				case "src":
+					a.Value = pick("127.0.0.1", "10.0.0.0/8", "::1")
+				case "method":
+					a.Value = pick("GET", "POST")
+				case "hdr(host)":
+					a.Value = pick("localhost", "example.com")
 				}
 				f.ACL = append(f.ACL, a)
 				cond := a.Name
@@ -152,8 +157,8 @@ func randomProfile(r *rand.Rand) *Profile {
 	}
 	if maybe() {
 		p.Stats = &Stats{Bind: nextBind(), URI: pick("", "/stats", "/haproxy?stats"), Admin: maybe(), Refresh: pick("", "10s")}
-		if maybe() {
-			p.Stats.Auth = "admin:s3cr3t"
+		if maybe() || p.Stats.Admin && !strings.HasPrefix(p.Stats.Bind, "127.") && !strings.HasPrefix(p.Stats.Bind, "[::1]") {
+			p.Stats.Auth = "admin:s3cr3t" // an admin page beyond loopback needs auth
 		}
 	}
 	return p
@@ -198,6 +203,31 @@ func TestRandomProfilesPassHAProxy(t *testing.T) {
 				t.Fatalf("render for %s: %v\n%s", bv, err, doc)
 			}
 			t.Run(name+"@"+bv, func(t *testing.T) { t.Parallel(); haproxyC(t, built[bv], out.HAProxyCfg) })
+		}
+	}
+}
+
+// TestRandomProfilesRender is the fast tier's half of TestRandomProfilesPassHAProxy:
+// every random valid profile renders, for every target that has its features, to a
+// config that HAProxy's tokenizer reads with only harpy's own keywords.
+func TestRandomProfilesRender(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 300 {
+		p := randomProfile(r)
+		doc, err := toml.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := Parse(t.Context(), fmt.Sprintf("random-%03d.toml", i), doc)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, doc)
+		}
+		for _, v := range []string{"2.6", "3.0", "3.2"} {
+			out, err := Render(q, Options{HAProxy: hversion.MustParse(v)})
+			if err != nil {
+				t.Fatalf("render for %s: %v\n%s", v, err, doc)
+			}
+			checkCfg(t, q, out.HAProxyCfg)
 		}
 	}
 }

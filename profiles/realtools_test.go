@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"os/user"
@@ -31,7 +32,8 @@ func loopback(p *Profile) {
 	for _, list := range [][]*Proxy{p.Frontends, p.Backends, p.Listens} {
 		for _, px := range list {
 			for i := range px.Servers {
-				_, port, _ := splitHostPort(px.Servers[i].Address)
+				a, _ := parseAddress(px.Servers[i].Address, ruleServer)
+				port := a.Port
 				host := "127.0.0.1"
 				if px.Resolvers != "" {
 					host = "localhost"
@@ -39,7 +41,8 @@ func loopback(p *Profile) {
 				px.Servers[i].Address = host + ":" + strconv.Itoa(max(port, 1))
 			}
 			if t := px.ServerTemplate; t != nil {
-				_, port, _ := splitHostPort(t.Address)
+				a, _ := parseAddress(t.Address, ruleTemplate)
+				port := a.Port
 				t.Address = "localhost"
 				if port > 0 {
 					t.Address += ":" + strconv.Itoa(port)
@@ -196,18 +199,21 @@ func TestLogrotateAccepts(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				// Rotate a log in the test's own directory, not /var/log.
+				// Rotate a log in the test's own directory, not /var/log (where a profile's
+				// log file must be): the rendered path is moved there.
+				const rendered = "/var/log/haproxy/harpy-test.log"
 				dir := t.TempDir()
-				p.Logging.File = filepath.Join(dir, "haproxy.log")
+				p.Logging.File = rendered
 				out, err := Render(p, Options{Dist: d})
 				if err != nil {
 					t.Fatal(err)
 				}
+				p.Logging.File = filepath.Join(dir, "haproxy.log")
 				if err := os.WriteFile(p.Logging.File, []byte("x\n"), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				conf := filepath.Join(dir, "haproxy")
-				if err := os.WriteFile(conf, out.Logrotate, 0o644); err != nil {
+				if err := os.WriteFile(conf, bytes.ReplaceAll(out.Logrotate, []byte(rendered), []byte(p.Logging.File)), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				cmd := exec.CommandContext(t.Context(), logrotate, "-d", "-s", filepath.Join(dir, "state"), conf)

@@ -3,7 +3,6 @@ package profiles
 import (
 	"bytes"
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -38,6 +37,7 @@ type Origin struct {
 	Field   string // e.g. listen[0].servers[2]
 	Pos     Pos    // where that field was written (the nearest enclosing one when harpy filled it in)
 	Default bool   // no profile wrote it: harpy's default
+	Rule    string // for a line no field produces: why harpy writes it
 }
 
 // Output is what a profile renders to. Packages install them as /etc/haproxy/haproxy.cfg,
@@ -82,7 +82,7 @@ func Render(p *Profile, opts Options) (*Output, error) {
 		return nil, err
 	}
 	if opts.HAProxy.Less(Oldest) {
-		return nil, hint.With(fmt.Errorf("render %s: HAProxy %s is older than %s", p.Name, opts.HAProxy, Oldest), "render for 1.6 or later")
+		return nil, hint.Input(hint.With(fmt.Errorf("render %s: HAProxy %s is older than %s", printable(p.Name), opts.HAProxy, Oldest), "render for 1.6 or later"))
 	}
 	var origins []Origin
 	cfg, err := renderCfg(p, opts.HAProxy, opts.Explain, &origins)
@@ -95,11 +95,11 @@ func Render(p *Profile, opts Options) (*Output, error) {
 	}
 	rs, err := rsyslog.DropIn(ro)
 	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", p.Name, err)
+		return nil, fmt.Errorf("render %s: %w", printable(p.Name), err)
 	}
 	lr, err := rsyslog.Logrotate(ro)
 	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", p.Name, err)
+		return nil, fmt.Errorf("render %s: %w", printable(p.Name), err)
 	}
 	return &Output{HAProxyCfg: cfg, Rsyslog: rs, Logrotate: lr, Origins: origins}, nil
 }
@@ -118,24 +118,25 @@ func (p *Profile) rsyslogOptions(dist string) (rsyslog.Options, error) {
 		o.Socket = strings.TrimSuffix(p.Global.Chroot, "/") + l.Target
 		return o, nil
 	}
-	host, port, err := splitHostPort(l.Target)
-	if err != nil {
-		return o, fmt.Errorf("render %s: global.log.target: %w", p.Name, err)
+	a, aerr := parseAddress(l.Target, ruleLogTarget)
+	if aerr != nil {
+		return o, hint.Input(hint.With(fmt.Errorf("render %s: global.log.target: %w", printable(p.Name), aerr), "%s", aerr.hint))
 	}
-	if port == 0 {
-		port = 514
+	if a.Port == 0 {
+		a.Port = 514
 	}
-	o.UDPAddress, o.UDPPort = host, port
+	o.UDPAddress, o.UDPPort = a.IP.String(), a.Port
 	return o, nil
 }
 
-// cfgWriter builds haproxy.cfg; every value it writes was validated as one token.
+// cfgWriter builds haproxy.cfg. Every value it writes was validated, and every word
+// still passes cfgWord on its way out: a check that validation missed cannot add a
+// line, a word or a comment to the config.
 type cfgWriter struct {
 	b       bytes.Buffer
 	v       hversion.V
 	p       *Profile
 	err     error
-	src     string    // field the current line comes from
 	origins *[]Origin // non-nil when explaining
 	lineNo  int       // lines written so far
 	// mixed: some proxy runs in another mode than defaults, so the mode-specific log
@@ -143,26 +144,109 @@ type cfgWriter struct {
 	mixed bool
 }
 
-func (w *cfgWriter) section(head ...string) {
+// src is what a line of haproxy.cfg comes from: a profile field, or (rule set) none, a
+// default of harpy's, for the reason rule gives. Every line is written with its source
+// in the same call, so --explain cannot credit a line to the field written before it.
+type src struct{ field, rule string }
+
+// from is a line a profile field produced (or its default, when the profile leaves the
+// field out).
+func from(field string) src { return src{field: field} }
+
+// byRule is a line no field produced: harpy writes it always, for the reason given.
+func byRule(rule string) src { return src{rule: rule} }
+
+func (w *cfgWriter) section(from src, head ...string) {
+	if !w.words(from, head) {
+		return
+	}
 	if w.b.Len() > 0 {
 		w.b.WriteByte('\n')
 		w.lineNo++
 	}
-	w.record()
+	w.record(from)
 	w.b.WriteString(strings.Join(head, " "))
 	w.b.WriteByte('\n')
 	w.lineNo++
 }
 
-func (w *cfgWriter) record() {
+// maxWords is HAProxy's MAX_LINE_ARGS: words beyond it are cut off.
+const maxWords = 64
+
+// words is the renderer's choke point: every word of every line passes it. It refuses
+// (with the field the line comes from) a word HAProxy would not read back as exactly
+// that one word, and a line longer than HAProxy reads.
+func (w *cfgWriter) words(from src, words []string) bool {
+	if w.err != nil {
+		return false
+	}
+	fail := func(msg string) bool {
+		pos, _ := w.pos(from.field)
+		field := displayField(from.field)
+		if field == "" {
+			field = "harpy default (" + from.rule + ")"
+		}
+		w.err = hint.Input(hint.With(fmt.Errorf("render %s: %s: %s: %s", printable(w.p.Name), pos, field, msg),
+			"write the value as one word of printable ASCII without blanks, quotes, '#' or '\\' (docs/profiles.md)"))
+		return false
+	}
+	if len(words) > maxWords {
+		return fail(fmt.Sprintf("the line would have %d words; HAProxy reads at most %d", len(words), maxWords))
+	}
+	for _, s := range words {
+		if err := cfgWord(s); err != nil {
+			return fail(err.Error())
+		}
+	}
+	return true
+}
+
+// cfgWord returns why s is not exactly one word of haproxy.cfg as HAProxy's tokenizer
+// (parse_line) reads it outside quotes, or nil. Only printable ASCII is written;
+// blanks, quotes and '#' would split the word, start a string or a comment; CR, LF
+// and NUL end the line. A backslash is allowed only in the escapes harpy writes itself:
+// "\ " (a blank inside the word), "\r", "\n" (inside an httpchk version string) and
+// "\1"…"\9" (regex back-references). '$' is literal outside double quotes.
+func cfgWord(s string) error {
+	if s == "" {
+		return fmt.Errorf("empty word")
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c < 0x20 || c == 0x7f:
+			return fmt.Errorf("%q has a control character (0x%02x) at byte %d", s, c, i+1)
+		case c >= 0x80:
+			return fmt.Errorf("%q has a non-ASCII byte at byte %d", s, i+1)
+		case c == ' ':
+			return fmt.Errorf("%q has a blank at byte %d, which would split it in two words", s, i+1)
+		case c == '#':
+			return fmt.Errorf("%q has '#' at byte %d, which would start a comment", s, i+1)
+		case c == '"' || c == '\'':
+			return fmt.Errorf("%q has a quote at byte %d", s, i+1)
+		case c == '\\':
+			if i+1 == len(s) || !strings.ContainsRune(" rn123456789", rune(s[i+1])) {
+				return fmt.Errorf("%q has a '\\' at byte %d that is not an escape harpy writes", s, i+1)
+			}
+			i++
+		}
+	}
+	return nil
+}
+
+func (w *cfgWriter) record(from src) {
 	if w.origins == nil {
 		return
 	}
-	pos, ok := w.pos(w.src)
-	if !ok && w.src != "" {
+	if from.field == "" {
+		*w.origins = append(*w.origins, Origin{Line: w.lineNo + 1, Pos: Pos{File: w.p.Name}, Default: true, Rule: from.rule})
+		return
+	}
+	pos, ok := w.pos(from.field)
+	if !ok {
 		pos = Pos{File: w.p.Name}
 	}
-	*w.origins = append(*w.origins, Origin{Line: w.lineNo + 1, Field: displayField(w.src), Pos: pos, Default: !ok})
+	*w.origins = append(*w.origins, Origin{Line: w.lineNo + 1, Field: displayField(from.field), Pos: pos, Default: !ok})
 }
 
 // pos finds where a field was written; a profile built in code has no positions.
@@ -173,11 +257,12 @@ func (w *cfgWriter) pos(field string) (Pos, bool) {
 	return w.p.pos(field)
 }
 
-// at names the profile field the next lines come from (for --explain).
-func (w *cfgWriter) at(field string) { w.src = field }
-
-func (w *cfgWriter) line(words ...string) {
-	w.record()
+// line writes one directive and records where it came from.
+func (w *cfgWriter) line(from src, words ...string) {
+	if !w.words(from, words) {
+		return
+	}
+	w.record(from)
 	w.b.WriteString("    ")
 	w.b.WriteString(strings.Join(words, " "))
 	w.b.WriteByte('\n')
@@ -191,7 +276,8 @@ func (w *cfgWriter) need(field string, major, minor int, what string) bool {
 	}
 	if w.err == nil {
 		pos, _ := w.pos(field)
-		w.err = hint.With(fmt.Errorf("render %s for HAProxy %s: %s: %s: %s needs HAProxy %d.%d+", w.p.Name, w.v, pos, displayField(field), what, major, minor), "%s", fmt.Sprintf("target HAProxy %d.%d or later (--haproxy), or remove %s from the profile", major, minor, displayField(field)))
+		w.err = hint.Input(hint.With(fmt.Errorf("render %s for HAProxy %s: %s: %s: %s needs HAProxy %d.%d+", printable(w.p.Name), w.v, pos, displayField(field), what, major, minor),
+			"target HAProxy %d.%d or later (--haproxy), or remove %s from the profile", major, minor, displayField(field)))
 	}
 	return false
 }
@@ -243,49 +329,43 @@ func safeComment(s string) string {
 
 func (w *cfgWriter) global() {
 	g := &w.p.Global
-	w.at("global")
-	w.section("global")
+	w.section(from("global"), "global")
 	if g.Log != nil {
 		words := []string{"log", g.Log.Target, g.Log.Facility}
 		if g.Log.Level != "" {
 			words = append(words, g.Log.Level)
 		}
-		w.at("global.log")
-		w.line(words...)
+		w.line(from("global.log"), words...)
 	}
 	if g.Chroot != "" {
-		w.at("global.chroot")
-		w.line("chroot", g.Chroot)
+		w.line(from("global.chroot"), "chroot", g.Chroot)
 	}
 	if g.Pidfile != "" {
-		w.at("global.pidfile")
-		w.line("pidfile", g.Pidfile)
+		w.line(from("global.pidfile"), "pidfile", g.Pidfile)
 	}
 	if g.Maxconn > 0 {
-		w.at("global.maxconn")
-		w.line("maxconn", strconv.Itoa(g.Maxconn))
+		w.line(from("global.maxconn"), "maxconn", strconv.Itoa(g.Maxconn))
 	}
 	if g.User != "" {
-		w.at("global.user")
-		w.line("user", g.User)
+		w.line(from("global.user"), "user", g.User)
 	}
 	if g.Group != "" {
-		w.at("global.group")
-		w.line("group", g.Group)
+		w.line(from("global.group"), "group", g.Group)
 	}
 	switch g.Mode {
 	case "", "daemon":
-		w.at("global.mode")
-		w.line("daemon")
+		w.line(from("global.mode"), "daemon")
 	case "master-worker":
 		if w.need("global.mode", 1, 8, "master-worker") {
-			w.at("global.mode")
-			w.line("master-worker")
+			w.line(from("global.mode"), "master-worker")
 		}
 	}
+	if g.Nbthread > 64 {
+		// Before thread groups (2.7) a thread is a bit in a 64-bit mask.
+		w.need("global.nbthread", 2, 7, "more than 64 threads")
+	}
 	if g.Nbthread > 0 && w.need("global.nbthread", 1, 8, "nbthread") {
-		w.at("global.nbthread")
-		w.line("nbthread", strconv.Itoa(g.Nbthread))
+		w.line(from("global.nbthread"), "nbthread", strconv.Itoa(g.Nbthread))
 	}
 	if s := g.StatsSocket; s != nil {
 		words := []string{"stats", "socket", s.Path}
@@ -301,40 +381,33 @@ func (w *cfgWriter) global() {
 		if s.Level == "admin" && w.v.AtLeast(1, 8) {
 			words = append(words, "expose-fd", "listeners")
 		}
-		w.at("global.stats_socket")
-		w.line(words...)
+		w.line(from("global.stats_socket"), words...)
 	}
 }
 
 func (w *cfgWriter) defaults() {
 	d := &w.p.Defaults
-	w.at("defaults")
-	w.section("defaults")
+	w.section(from("defaults"), "defaults")
 	mode := d.Mode
 	if mode == "" {
 		mode = "http"
 	}
-	w.at("defaults.mode")
-	w.line("mode", mode)
-	w.line("log", "global")
+	w.line(from("defaults.mode"), "mode", mode)
+	w.line(byRule("every proxy logs to global.log"), "log", "global")
 	if !w.mixed {
-		w.modeOptions(mode, true)
+		w.modeOptions(from("defaults.mode"), mode, true)
 	}
 	if d.Dontlognull == nil || *d.Dontlognull {
-		w.at("defaults.dontlognull")
-		w.line("option", "dontlognull")
+		w.line(from("defaults.dontlognull"), "option", "dontlognull")
 	}
 	if d.DontlogNormal {
-		w.at("defaults.dontlog_normal")
-		w.line("option", "dontlog-normal")
+		w.line(from("defaults.dontlog_normal"), "option", "dontlog-normal")
 	}
 	if d.LogHealthChecks {
-		w.at("defaults.log_health_checks")
-		w.line("option", "log-health-checks")
+		w.line(from("defaults.log_health_checks"), "option", "log-health-checks")
 	}
 	if mode == "http" && d.HTTPKeepAlive {
-		w.at("defaults.http_keep_alive")
-		w.line("option", "http-keep-alive")
+		w.line(from("defaults.http_keep_alive"), "option", "http-keep-alive")
 	}
 	if !w.mixed {
 		w.idleClose(mode, true)
@@ -344,17 +417,14 @@ func (w *cfgWriter) defaults() {
 	}
 	if d.Redispatch == nil || *d.Redispatch {
 		// "1": redispatch on every retry, so a dead server costs no request.
-		w.at("defaults.redispatch")
-		w.line("option", "redispatch", "1")
+		w.line(from("defaults.redispatch"), "option", "redispatch", "1")
 	}
 	if d.Retries > 0 {
-		w.at("defaults.retries")
-		w.line("retries", strconv.Itoa(d.Retries))
+		w.line(from("defaults.retries"), "retries", strconv.Itoa(d.Retries))
 	}
 	if w.retryOn() {
 		// retry-on exists from 2.0; older versions retry connection failures only.
-		w.at("defaults.retry_on")
-		w.line("retry-on", d.RetryOn)
+		w.line(from("defaults.retry_on"), append([]string{"retry-on"}, strings.Fields(d.RetryOn)...)...)
 	}
 	t := d.Timeout
 	for _, x := range []struct{ k, v, def string }{
@@ -369,24 +439,22 @@ func (w *cfgWriter) defaults() {
 		if val == "" || mode != "http" && strings.HasPrefix(x.k, "http-") {
 			continue
 		}
-		w.at("defaults.timeout." + strings.ReplaceAll(x.k, "-", "_"))
-		w.line("timeout", x.k, val)
+		w.line(from("defaults.timeout."+strings.ReplaceAll(x.k, "-", "_")), "timeout", x.k, val)
 	}
 	if d.Maxconn > 0 {
-		w.at("defaults.maxconn")
-		w.line("maxconn", strconv.Itoa(d.Maxconn))
+		w.line(from("defaults.maxconn"), "maxconn", strconv.Itoa(d.Maxconn))
 	}
 }
 
 // modeOptions writes the log format of a proxy that logs (frontend, listen, defaults).
-func (w *cfgWriter) modeOptions(mode string, logs bool) {
+func (w *cfgWriter) modeOptions(from src, mode string, logs bool) {
 	if !logs {
 		return
 	}
 	if mode == "http" {
-		w.line("option", "httplog")
+		w.line(from, "option", "httplog")
 	} else {
-		w.line("option", "tcplog")
+		w.line(from, "option", "tcplog")
 	}
 }
 
@@ -395,11 +463,9 @@ func (w *cfgWriter) forwardfor(mode string) {
 	switch {
 	case mode != "http":
 	case d.ForwardforExcept != "":
-		w.at("defaults.forwardfor_except")
-		w.line("option", "forwardfor", "except", d.ForwardforExcept)
+		w.line(from("defaults.forwardfor_except"), "option", "forwardfor", "except", d.ForwardforExcept)
 	case d.Forwardfor:
-		w.at("defaults.forwardfor")
-		w.line("option", "forwardfor")
+		w.line(from("defaults.forwardfor"), "option", "forwardfor")
 	}
 }
 
@@ -407,8 +473,7 @@ func (w *cfgWriter) forwardfor(mode string) {
 // when a tcp proxy inherits it.
 func (w *cfgWriter) idleClose(mode string, clientSide bool) {
 	if mode == "http" && clientSide && w.p.Defaults.IdleCloseOnResponse && w.v.AtLeast(2, 6) {
-		w.at("defaults.idle_close_on_response")
-		w.line("option", "idle-close-on-response")
+		w.line(from("defaults.idle_close_on_response"), "option", "idle-close-on-response")
 	}
 }
 
@@ -420,84 +485,61 @@ func (w *cfgWriter) retryOn() bool {
 
 func (w *cfgWriter) resolvers(name string, r *Resolvers) {
 	path := "resolvers." + name
-	w.at("resolvers." + name)
-	w.section("resolvers", name)
+	w.section(from("resolvers."+name), "resolvers", name)
 	for i, ns := range r.Nameservers {
-		w.at(fmt.Sprintf("resolvers.%s.nameservers.%d", name, i))
-		w.line("nameserver", fmt.Sprintf("ns%d", i+1), hostPortWord(ns))
+		w.line(from(fmt.Sprintf("resolvers.%s.nameservers.%d", name, i)), "nameserver", fmt.Sprintf("ns%d", i+1), mustAddress(ns, ruleNameserver))
 	}
 	if r.ParseResolvConf && w.need(path+".parse_resolv_conf", 1, 9, "parse-resolv-conf") {
-		w.at(path + ".parse_resolv_conf")
-		w.line("parse-resolv-conf")
+		w.line(from(path+".parse_resolv_conf"), "parse-resolv-conf")
 	}
 	if r.AcceptedPayloadSize > 0 && w.need(path+".accepted_payload_size", 1, 8, "accepted_payload_size") {
-		w.at(path + ".accepted_payload_size")
-		w.line("accepted_payload_size", strconv.Itoa(r.AcceptedPayloadSize))
+		w.line(from(path+".accepted_payload_size"), "accepted_payload_size", strconv.Itoa(r.AcceptedPayloadSize))
 	}
 	retries := r.ResolveRetries
 	if retries == 0 {
 		retries = 3
 	}
-	w.at(path + ".resolve_retries")
-	w.line("resolve_retries", strconv.Itoa(retries))
+	w.line(from(path+".resolve_retries"), "resolve_retries", strconv.Itoa(retries))
 	if r.TimeoutResolve != "" && w.need(path+".timeout_resolve", 1, 8, "timeout resolve") {
-		w.at(path + ".timeout_resolve")
-		w.line("timeout", "resolve", r.TimeoutResolve)
+		w.line(from(path+".timeout_resolve"), "timeout", "resolve", r.TimeoutResolve)
 	}
 	retry := r.TimeoutRetry
 	if retry == "" {
 		retry = "1s"
 	}
-	w.at(path + ".timeout_retry")
-	w.line("timeout", "retry", retry)
+	w.line(from(path+".timeout_retry"), "timeout", "retry", retry)
 	hold := r.Hold
 	if hold == "" {
 		hold = "10s"
 	}
-	w.at(path + ".hold")
-	w.line("hold", "valid", hold)
+	w.line(from(path+".hold"), "hold", "valid", hold)
 }
 
 // bindWord writes a bind address without IPv6 brackets, which HAProxy before 2.x may not
 // take; the port is after the last colon either way.
-func bindWord(s string) string {
-	host, port, _ := cutLast(s, ':')
-	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && a.Is6() {
-		return a.String() + ":" + port
-	}
-	return s
-}
-
-// hostPortWord writes an address the way every HAProxy version parses it: IPv6 without
-// brackets (HAProxy splits the port at the last colon).
-func hostPortWord(s string) string {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().String() + ":" + strconv.Itoa(int(ap.Port()))
-	}
-	return s
-}
+func bindWord(s string) string { return mustAddress(s, ruleBind) }
 
 func (w *cfgWriter) proxy(kind, path string, px *Proxy) {
 	if px.Drop {
 		return
 	}
-	w.at(path + ".name")
-	w.section(kind, px.Name)
+	w.section(from(path+".name"), kind, px.Name)
 	for i, b := range px.Bind {
-		w.at(fmt.Sprintf("%s.bind.%d", path, i))
-		w.line("bind", bindWord(b))
+		w.line(from(fmt.Sprintf("%s.bind.%d", path, i)), "bind", bindWord(b))
 	}
 	mode := w.p.effectiveMode(px)
 	if px.Mode != "" {
-		w.at(path + ".mode")
-		w.line("mode", px.Mode)
+		w.line(from(path+".mode"), "mode", px.Mode)
 	}
 	if px.Maxconn > 0 {
-		w.at(path + ".maxconn")
-		w.line("maxconn", strconv.Itoa(px.Maxconn))
+		w.line(from(path+".maxconn"), "maxconn", strconv.Itoa(px.Maxconn))
 	}
 	if w.mixed {
-		w.modeOptions(mode, kind != "backend")
+		modeFrom := from("defaults.mode")
+		if px.Mode != "" {
+			modeFrom = from(path + ".mode")
+		}
+		w.modeOptions(modeFrom, mode, kind != "backend")
 		w.forwardfor(mode)
 		w.idleClose(mode, kind != "backend")
 	}
@@ -505,25 +547,20 @@ func (w *cfgWriter) proxy(kind, path string, px *Proxy) {
 		w.backendOptions(path, px, mode)
 	}
 	for i, a := range px.ACL {
-		w.at(fmt.Sprintf("%s.acl.%d", path, i))
-		w.line("acl", a.Name, a.Criterion, a.Value)
+		w.line(from(fmt.Sprintf("%s.acl.%d", path, i)), "acl", a.Name, a.Criterion, a.Value)
 	}
 	if kind != "frontend" && px.StripPrefix != "" {
-		w.at(path + ".strip_prefix")
-		w.stripPrefix(px.StripPrefix)
+		w.stripPrefix(from(path+".strip_prefix"), px.StripPrefix)
 	}
 	if kind != "frontend" && mode == "http" && w.retryOn() {
 		// Retrying after the request was sent may run a POST twice.
-		w.at("defaults.retry_on")
-		w.line("http-request", "disable-l7-retry", "if", "METH_POST")
+		w.line(from("defaults.retry_on"), "http-request", "disable-l7-retry", "if", "METH_POST")
 	}
 	for i, u := range px.UseBackend {
-		w.at(fmt.Sprintf("%s.use_backend.%d", path, i))
-		w.line(append([]string{"use_backend", u.Backend, "if"}, u.If...)...)
+		w.line(from(fmt.Sprintf("%s.use_backend.%d", path, i)), append([]string{"use_backend", u.Backend, "if"}, u.If...)...)
 	}
 	if px.DefaultBackend != "" {
-		w.at(path + ".default_backend")
-		w.line("default_backend", px.DefaultBackend)
+		w.line(from(path+".default_backend"), "default_backend", px.DefaultBackend)
 	}
 	if kind != "frontend" {
 		w.servers(path, px)
@@ -532,16 +569,16 @@ func (w *cfgWriter) proxy(kind, path string, px *Proxy) {
 
 // stripPrefix removes a path prefix (validated: /word/…/) before the request goes to a
 // server, in the form the target supports.
-func (w *cfgWriter) stripPrefix(prefix string) {
+func (w *cfgWriter) stripPrefix(from src, prefix string) {
 	switch {
 	case w.v.AtLeast(2, 2):
-		w.line("http-request", "replace-path", "^"+prefix+"(.*)", `/\1`)
+		w.line(from, "http-request", "replace-path", "^"+prefix+"(.*)", `/\1`)
 	case w.v.AtLeast(2, 1):
 		// reqrep is gone in 2.1 and replace-path arrives in 2.2.
-		w.line("http-request", "set-path", "%[path,regsub(^"+prefix+",/)]")
+		w.line(from, "http-request", "set-path", "%[path,regsub(^"+prefix+",/)]")
 	default:
 		// The request line is "METHOD URI VERSION"; a blank is written "\ " in a word.
-		w.line("reqrep", `^([^\ :]*)\ `+prefix+`(.*)`, `\1\ /\2`)
+		w.line(from, "reqrep", `^([^\ :]*)\ `+prefix+`(.*)`, `\1\ /\2`)
 	}
 }
 
@@ -550,8 +587,7 @@ func (w *cfgWriter) backendOptions(path string, px *Proxy, mode string) {
 		if px.Balance == "random" {
 			w.need(path+".balance", 1, 9, "balance random")
 		}
-		w.at(path + ".balance")
-		w.line("balance", px.Balance)
+		w.line(from(path+".balance"), "balance", px.Balance)
 	}
 	h := px.Health
 	if h == nil || h.Disabled {
@@ -559,37 +595,32 @@ func (w *cfgWriter) backendOptions(path string, px *Proxy, mode string) {
 	}
 	switch h.kind() {
 	case "mysql":
-		w.at(path + ".health.mysql_user")
-		w.line("option", "mysql-check", "user", h.MySQLUser)
+		w.line(from(path+".health.mysql_user"), "option", "mysql-check", "user", h.MySQLUser)
 	case "http":
 		method := h.Method
 		if method == "" {
 			method = "GET"
 		}
 		if w.v.AtLeast(2, 2) {
-			w.at(path + ".health.path")
-			w.line("option", "httpchk")
+			w.line(from(path+".health.path"), "option", "httpchk")
 			words := []string{"http-check", "send", "meth", method, "uri", h.Path}
 			if h.Host != "" {
 				words = append(words, "ver", "HTTP/1.1", "hdr", "Host", h.Host)
 			}
-			w.line(words...)
+			w.line(from(path+".health.path"), words...)
 		} else if h.Host != "" {
 			// Before 2.2 the only way to send a Host header is inside the version word.
-			w.line("option", "httpchk", method, h.Path, `HTTP/1.1\r\nHost:\ `+h.Host)
+			w.line(from(path+".health.host"), "option", "httpchk", method, h.Path, `HTTP/1.1\r\nHost:\ `+h.Host)
 		} else {
-			w.line("option", "httpchk", method, h.Path)
+			w.line(from(path+".health.path"), "option", "httpchk", method, h.Path)
 		}
 		switch {
 		case h.ExpectStatus != 0:
-			w.at(path + ".health.expect_status")
-			w.line("http-check", "expect", "status", strconv.Itoa(h.ExpectStatus))
+			w.line(from(path+".health.expect_status"), "http-check", "expect", "status", strconv.Itoa(h.ExpectStatus))
 		case h.ExpectString != "":
-			w.at(path + ".health.expect_string")
-			w.line("http-check", "expect", "string", h.ExpectString)
+			w.line(from(path+".health.expect_string"), "http-check", "expect", "string", h.ExpectString)
 		case h.ExpectRegex != "":
-			w.at(path + ".health.expect_rstring")
-			w.line("http-check", "expect", "rstring", h.ExpectRegex)
+			w.line(from(path+".health.expect_rstring"), "http-check", "expect", "rstring", h.ExpectRegex)
 		}
 	}
 }
@@ -634,7 +665,7 @@ func (w *cfgWriter) serverParams(path string, px *Proxy) []string {
 func (w *cfgWriter) servers(path string, px *Proxy) {
 	common := w.serverParams(path, px)
 	for i, s := range px.Servers {
-		words := []string{"server", s.Name, hostPortWord(s.Address)}
+		words := []string{"server", s.Name, mustAddress(s.Address, ruleServer)}
 		words = append(words, common...)
 		if s.Weight != nil {
 			words = append(words, "weight", strconv.Itoa(*s.Weight))
@@ -648,13 +679,11 @@ func (w *cfgWriter) servers(path string, px *Proxy) {
 		if s.Disabled {
 			words = append(words, "disabled")
 		}
-		w.at(fmt.Sprintf("%s.servers.%d", path, i))
-		w.line(words...)
+		w.line(from(fmt.Sprintf("%s.servers.%d", path, i)), words...)
 	}
 	if t := px.ServerTemplate; t != nil && w.need(path+".server_template", 1, 8, "server-template") {
 		words := []string{"server-template", t.Prefix, strconv.Itoa(t.Count), t.Address}
-		w.at(path + ".server_template")
-		w.line(append(words, common...)...)
+		w.line(from(path+".server_template"), append(words, common...)...)
 	}
 }
 
@@ -664,30 +693,23 @@ func (w *cfgWriter) stats() {
 		return
 	}
 	// Its own listen in mode http: stats inside a mode tcp proxy are silently ignored.
-	w.at("stats")
-	w.section("listen", "stats")
-	w.at("stats.bind")
-	w.line("bind", bindWord(s.Bind))
-	w.at("stats")
-	w.line("mode", "http")
-	w.line("stats", "enable")
+	w.section(from("stats"), "listen", "stats")
+	w.line(from("stats.bind"), "bind", bindWord(s.Bind))
+	w.line(byRule("the stats page is a listen of its own in mode http: HAProxy ignores stats in mode tcp"), "mode", "http")
+	w.line(from("stats"), "stats", "enable")
 	uri := s.URI
 	if uri == "" {
 		uri = "/stats"
 	}
-	w.at("stats.uri")
-	w.line("stats", "uri", uri)
+	w.line(from("stats.uri"), "stats", "uri", uri)
 	if s.Refresh != "" {
-		w.at("stats.refresh")
-		w.line("stats", "refresh", s.Refresh)
+		w.line(from("stats.refresh"), "stats", "refresh", s.Refresh)
 	}
 	if s.Auth != "" {
-		w.at("stats.auth")
-		w.line("stats", "auth", s.Auth)
+		w.line(from("stats.auth"), "stats", "auth", s.Auth)
 	}
 	if s.Admin {
-		w.at("stats.admin")
-		w.line("stats", "admin", "if", "TRUE")
+		w.line(from("stats.admin"), "stats", "admin", "if", "TRUE")
 	}
 }
 
@@ -711,7 +733,11 @@ func Annotate(cfg []byte, origins []Origin) []byte {
 			continue
 		}
 		from := safeComment(o.Pos.String())
-		if o.Default {
+		switch {
+		case o.Rule != "":
+			fmt.Fprintf(&b, "%-*s  # harpy default: %s\n", width, l, o.Rule)
+			continue
+		case o.Default:
 			from = "harpy default, in " + from
 		}
 		fmt.Fprintf(&b, "%-*s  # %s %s\n", width, l, from, o.Field)

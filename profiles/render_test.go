@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -317,6 +319,102 @@ func BenchmarkRenderEmbedded(b *testing.B) {
 	for b.Loop() {
 		if _, err := Render(p, Options{HAProxy: hversion.MustParse("3.0")}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestRetryOnWords(t *testing.T) {
+	p, err := Load(t.Context(), "web-lb", `defaults.retry_on=conn-failure empty-response 503`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Render(p, Options{HAProxy: hversion.MustParse("2.6")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out.HAProxyCfg, []byte("\n    retry-on conn-failure empty-response 503\n")) {
+		t.Fatalf("no retry-on line:\n%s", out.HAProxyCfg)
+	}
+}
+
+// TestExplainKeywords: --explain credits every line of every embedded profile, for every
+// target, to a field that may produce its keyword, or to a named harpy rule.
+func TestExplainKeywords(t *testing.T) {
+	may := map[string][]string{
+		"global": {"global"}, "global.log": {"log"}, "global.chroot": {"chroot"}, "global.pidfile": {"pidfile"},
+		"global.maxconn": {"maxconn"}, "global.user": {"user"}, "global.group": {"group"},
+		"global.mode": {"daemon", "master-worker"}, "global.nbthread": {"nbthread"}, "global.stats_socket": {"stats"},
+		"defaults": {"defaults"}, "defaults.mode": {"mode", "option"}, "defaults.retries": {"retries"},
+		"defaults.retry_on": {"retry-on", "http-request"}, "defaults.timeout.*": {"timeout"}, "defaults.maxconn": {"maxconn"},
+		"defaults.*":  {"option"},
+		"resolvers.*": {"resolvers"}, "resolvers.*.nameservers": {"nameserver"}, "resolvers.*.parse_resolv_conf": {"parse-resolv-conf"},
+		"resolvers.*.accepted_payload_size": {"accepted_payload_size"}, "resolvers.*.resolve_retries": {"resolve_retries"},
+		"resolvers.*.timeout_resolve": {"timeout"}, "resolvers.*.timeout_retry": {"timeout"}, "resolvers.*.hold": {"hold"},
+		"*.name": {"frontend", "backend", "listen"}, "*.bind": {"bind"}, "*.mode": {"mode", "option"}, "*.maxconn": {"maxconn"},
+		"*.acl": {"acl"}, "*.strip_prefix": {"http-request", "reqrep"}, "*.use_backend": {"use_backend"},
+		"*.default_backend": {"default_backend"}, "*.balance": {"balance"}, "*.health.mysql_user": {"option"},
+		"*.health.path": {"option", "http-check"}, "*.health.host": {"option"}, "*.health.expect_status": {"http-check"},
+		"*.health.expect_string": {"http-check"}, "*.health.expect_rstring": {"http-check"}, "*.servers": {"server"},
+		"*.server_template": {"server-template"},
+		"stats":             {"listen", "stats"}, "stats.bind": {"bind"}, "stats.uri": {"stats"}, "stats.refresh": {"stats"},
+		"stats.auth": {"stats"}, "stats.admin": {"stats"},
+	}
+	index := regexp.MustCompile(`\[[0-9]+\]`)
+	keyOf := func(field string) []string {
+		f := index.ReplaceAllString(field, "")
+		parts := strings.Split(f, ".")
+		var tries []string
+		switch parts[0] {
+		case "frontend", "backend", "listen":
+			tries = append(tries, "*."+strings.Join(parts[1:], "."))
+		case "resolvers":
+			parts[1] = "*"
+			tries = append(tries, strings.Join(parts, "."))
+		case "defaults":
+			if len(parts) > 2 && parts[1] == "timeout" {
+				tries = append(tries, "defaults.timeout.*")
+			}
+			tries = append(tries, f, "defaults.*")
+		default:
+			tries = append(tries, f)
+		}
+		for _, k := range tries {
+			if kws, ok := may[k]; ok {
+				return kws
+			}
+		}
+		return nil
+	}
+	for _, name := range embeddedNames(t) {
+		for _, v := range targets {
+			p, err := Load(t.Context(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := Render(p, Options{HAProxy: hversion.MustParse(v), Explain: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(string(out.HAProxyCfg), "\n")
+			credited := map[int]bool{}
+			for _, o := range out.Origins {
+				credited[o.Line] = true
+				kw := strings.Fields(lines[o.Line-1])[0]
+				if o.Rule != "" {
+					if kw != "log" && kw != "mode" {
+						t.Errorf("%s %s line %d %q: credited to the rule %q", name, v, o.Line, lines[o.Line-1], o.Rule)
+					}
+					continue
+				}
+				if kws := keyOf(o.Field); !slices.Contains(kws, kw) {
+					t.Errorf("%s %s line %d %q: credited to %s, which writes only %v", name, v, o.Line, lines[o.Line-1], o.Field, kws)
+				}
+			}
+			for i, l := range lines {
+				if i > 0 && strings.TrimSpace(l) != "" && !credited[i+1] {
+					t.Errorf("%s %s line %d %q: credited to nothing", name, v, i+1, l)
+				}
+			}
 		}
 	}
 }

@@ -19,9 +19,9 @@ import (
 func applySets(tree map[string]any, sets []string, l layers) error {
 	for i, s := range sets {
 		key, raw, ok := strings.Cut(s, "=")
-		at := Pos{File: fmt.Sprintf("--set %s", key)}
+		at := Pos{File: fmt.Sprintf("--set %s", key)} // Pos.String escapes it
 		if !ok || key == "" {
-			return hint.With(fmt.Errorf("--set %q: no KEY=VALUE", s), "write --set section.field=value, e.g. --set global.maxconn=8000")
+			return hint.Input(hint.With(fmt.Errorf("--set %q: no KEY=VALUE", s), "write --set section.field=value, e.g. --set global.maxconn=8000"))
 		}
 		var val any
 		var doc map[string]any
@@ -32,10 +32,10 @@ func applySets(tree map[string]any, sets []string, l layers) error {
 		}
 		path, err := setPath(tree, strings.Split(key, "."), val)
 		if err != nil {
-			return hint.With(fmt.Errorf("--set %s (#%d): %w", key, i+1, err), "name list entries by their name: backend.NAME.servers.NAME.address=IP:PORT")
+			return hint.Input(hint.With(fmt.Errorf("--set %s (#%d): %w", printable(key), i+1, err), "name list entries by their name: backend.NAME.servers.NAME.address=IP:PORT"))
 		}
 		if err := checkType(path, val); err != nil {
-			return hint.With(fmt.Errorf("--set %s: %s: %w", key, displayField(path), err), "give a value of the field's type (docs/profiles.md)")
+			return hint.Input(hint.With(fmt.Errorf("--set %s: %s: %w", printable(key), displayField(path), err), "give a value of the field's type (docs/profiles.md)"))
 		}
 		l[path] = layerRef{pos: func(string) (Pos, bool) { return at, true }}
 	}
@@ -60,7 +60,7 @@ func setPath(node map[string]any, parts []string, val any) (string, error) {
 			node = next
 		case []any:
 			if i+1 >= len(parts)-1 {
-				return "", fmt.Errorf("%s is a list: name an entry and a field", path)
+				return "", fmt.Errorf("%s is a list: name an entry and a field", printable(path))
 			}
 			name := parts[i+1]
 			found := false
@@ -71,7 +71,7 @@ func setPath(node map[string]any, parts []string, val any) (string, error) {
 				}
 			}
 			if !found {
-				return "", fmt.Errorf("%s has no entry named %q", path, name)
+				return "", fmt.Errorf("%s has no entry named %q", printable(path), name)
 			}
 			i++
 		case nil:
@@ -79,7 +79,7 @@ func setPath(node map[string]any, parts []string, val any) (string, error) {
 			node[k] = m
 			node = m
 		default:
-			return "", fmt.Errorf("%s is a value, not a table", path)
+			return "", fmt.Errorf("%s is a value, not a table", printable(path))
 		}
 	}
 	return path, nil

@@ -47,6 +47,8 @@ type StatsSocket struct {
 	Path  string `toml:"path"`
 	Mode  string `toml:"mode"` // octal, e.g. "660"
 	Level string `toml:"level"`
+	// Insecure allows a world-writable mode for a socket above level user.
+	Insecure bool `toml:"insecure"`
 }
 
 // Defaults is HAProxy's defaults section.
@@ -167,6 +169,8 @@ type Stats struct {
 	Auth    string `toml:"auth"` // user:password
 	Admin   bool   `toml:"admin"`
 	Refresh string `toml:"refresh"`
+	// Insecure allows an admin page without auth on an address other than loopback.
+	Insecure bool `toml:"insecure"`
 	// Disabled drops an inherited stats listener.
 	Disabled bool `toml:"disabled"`
 }

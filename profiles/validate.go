@@ -16,6 +16,7 @@ type FieldError struct {
 	Pos   Pos
 	Field string // dotted path, e.g. listen.0.servers.2.address
 	Msg   string
+	Hint  string // what to write instead, when the field has its own advice
 }
 
 func (e *FieldError) Error() string {
@@ -39,7 +40,7 @@ func displayField(path string) string {
 		}
 		b.WriteString(p)
 	}
-	return b.String()
+	return printable(b.String())
 }
 
 // FieldErrors is every problem found in a profile, in file order.
@@ -59,8 +60,13 @@ type validator struct {
 }
 
 func (v *validator) fail(path, format string, args ...any) {
+	v.failHint(path, "", format, args...)
+}
+
+// failHint records an invalid field with advice of its own.
+func (v *validator) failHint(path, hint, format string, args ...any) {
 	pos, _ := v.pos(path)
-	v.errs = append(v.errs, &FieldError{Pos: pos, Field: path, Msg: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, &FieldError{Pos: pos, Field: path, Msg: fmt.Sprintf(format, args...), Hint: hint})
 }
 
 var (
@@ -79,6 +85,13 @@ var (
 )
 
 func isIdent(s string) bool { return identRE.MatchString(s) }
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
 
 var (
 	facilities = set("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
@@ -170,7 +183,8 @@ func (p *Profile) validate() error {
 		v.fail("", "no frontend, listen or stats: HAProxy would accept no traffic (and refuses to start)")
 	}
 	if p.Logging.File != "" {
-		v.fsPath("logging.file", p.Logging.File)
+		// rsyslog appends to it, logrotate renames, compresses and deletes its copies.
+		v.confinedPath("logging.file", p.Logging.File, "log files", "/var/log/")
 	}
 	if p.Logging.Rotate < 0 || p.Logging.Rotate > 3650 {
 		v.fail("logging.rotate", "must be between 1 and 3650 days")
@@ -188,7 +202,11 @@ func (p *Profile) validate() error {
 		}
 		return a.Col < b.Col
 	})
-	return hint.With(fmt.Errorf("profile %s:\n%w", p.Name, v.errs), "fix the fields named above; docs/profiles.md lists what each accepts")
+	h := "fix the fields named above; docs/profiles.md lists what each accepts"
+	if len(v.errs) == 1 && v.errs[0].Hint != "" {
+		h = v.errs[0].Hint
+	}
+	return hint.Input(hint.With(fmt.Errorf("profile %s:\n%w", printable(p.Name), v.errs), "%s", h))
 }
 
 // live counts the sections that are not dropped.
@@ -217,10 +235,14 @@ func (v *validator) ident(path, s string) {
 	}
 }
 
-func (v *validator) fsPath(path, s string) {
-	if !fsPathRE.MatchString(s) || strings.Contains(s, "..") || strings.Contains(s, "//") {
+func (v *validator) fsPath(path, s string) { v.fsPathOK(path, s) }
+
+func (v *validator) fsPathOK(path, s string) bool {
+	if !fsPathRE.MatchString(s) || strings.Contains(s, "..") || strings.Contains(s, "//") || strings.Contains(s, "/./") || strings.HasSuffix(s, "/.") {
 		v.fail(path, "%q is not an absolute path of letters, digits, '_', '.', '-' and '/'", s)
+		return false
 	}
+	return true
 }
 
 func (v *validator) duration(path, s string) {
@@ -229,8 +251,68 @@ func (v *validator) duration(path, s string) {
 	}
 	if !durationRE.MatchString(s) || strings.TrimLeft(s, "0") == "" || s[0] == '0' {
 		v.fail(path, "%q is not a duration: write a positive number with a unit, like 500ms, 10s, 1m", s)
+		return
+	}
+	if ms := durationMS(s); ms > maxTimerMS {
+		v.failHint(path, "HAProxy's timers hold at most 2147483647 ms (about 24.8 days)",
+			"%q is %d ms, more than HAProxy's largest timer", s, ms)
 	}
 }
+
+// maxTimerMS is the largest timer HAProxy takes (INT_MAX milliseconds).
+const maxTimerMS = 1<<31 - 1
+
+// durationMS is a duration durationRE accepted, in milliseconds (microseconds rounded up).
+func durationMS(s string) int64 {
+	num := strings.TrimRight(s, "usmhd")
+	n, _ := strconv.ParseInt(num, 10, 64)
+	switch s[len(num):] {
+	case "us":
+		return (n + 999) / 1000
+	case "s":
+		return n * 1000
+	case "m":
+		return n * 60_000
+	case "h":
+		return n * 3_600_000
+	case "d":
+		return n * 86_400_000
+	}
+	return n
+}
+
+// maxSocketPath is the longest unix socket path HAProxy binds: sun_path holds 108
+// bytes and HAProxy binds to PATH.PID.tmp first, then renames.
+const maxSocketPath = 97
+
+// confinedPath checks an absolute path that harpy makes a program write, create or
+// delete: it must lie under one of dirs, so that a slip (logging.file = "/etc/passwd",
+// a pidfile over /etc/shadow) cannot make rsyslog, logrotate or HAProxy overwrite or
+// rotate away a system file.
+func (v *validator) confinedPath(path, s, what string, dirs ...string) {
+	if !v.fsPathOK(path, s) {
+		return
+	}
+	for _, d := range dirs {
+		if strings.HasPrefix(s, d) && len(s) > len(d) && !strings.HasSuffix(s, "/") {
+			return
+		}
+	}
+	v.failHint(path, fmt.Sprintf("put %s under %s", what, strings.Join(dirs, " or ")),
+		"%q is outside the directories for %s", s, what)
+}
+
+// socketPath checks the path of a unix socket HAProxy binds or connects to.
+func (v *validator) socketPath(path, s string) {
+	if len(s) > maxSocketPath {
+		v.failHint(path, "use a shorter path, like /run/haproxy/admin.sock",
+			"%q is %d bytes; a unix socket path holds at most %d (sun_path)", s, len(s), maxSocketPath)
+	}
+}
+
+// systemDirs are where a chroot must not be: HAProxy would run with a system tree as
+// its root.
+var systemDirs = []string{"/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/sbin", "/sys", "/usr"}
 
 func (v *validator) rangeInt(path string, n, lo, hi int) {
 	if n != 0 && (n < lo || n > hi) {
@@ -250,73 +332,8 @@ func (v *validator) word(path, s string) {
 	}
 }
 
-// hostPort checks "host:port" where host is an IP address or a DNS name.
-func (v *validator) hostPort(path, s string, needPort bool) {
-	host, port, err := splitHostPort(s)
-	if err != nil {
-		v.fail(path, "%q: %v", s, err)
-		return
-	}
-	if port == 0 && needPort {
-		v.fail(path, "%q has no port: write host:port", s)
-	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return
-	}
-	if !hostRE.MatchString(host) || len(host) > 253 {
-		v.fail(path, "%q is not an IP address or DNS name", host)
-	}
-}
-
-// splitHostPort splits host:port, [v6]:port or a bare IPv6 address / host.
-func splitHostPort(s string) (string, int, error) {
-	if s == "" {
-		return "", 0, fmt.Errorf("empty address")
-	}
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		if ap.Port() == 0 {
-			return "", 0, fmt.Errorf("port must be 1-65535")
-		}
-		return ap.Addr().String(), int(ap.Port()), nil
-	}
-	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
-		return a.String(), 0, nil
-	}
-	host, portS, ok := strings.Cut(s, ":")
-	if !ok {
-		return s, 0, nil
-	}
-	port, err := strconv.Atoi(portS)
-	if err != nil || port < 1 || port > 65535 || portS[0] == '0' {
-		return "", 0, fmt.Errorf("port %q must be a number 1-65535", portS)
-	}
-	return host, port, nil
-}
-
-// bindAddr checks a bind address: "IP:port", "*:port" or ":port".
-func (v *validator) bindAddr(path, s string) {
-	host, portS, ok := cutLast(s, ':')
-	port, err := strconv.Atoi(portS)
-	if !ok || err != nil || port < 1 || port > 65535 || portS[0] == '0' {
-		v.fail(path, "%q: write IP:port, *:port or :port with a port 1-65535", s)
-		return
-	}
-	host = strings.Trim(host, "[]")
-	if host == "" || host == "*" {
-		return
-	}
-	if _, err := netip.ParseAddr(host); err != nil {
-		v.fail(path, "%q: bind to an IP address, not %q", s, host)
-	}
-}
-
-func cutLast(s string, sep byte) (string, string, bool) {
-	i := strings.LastIndexByte(s, sep)
-	if i < 0 {
-		return s, "", false
-	}
-	return s[:i], s[i+1:], true
-}
+// bindAddr checks a bind address: "IP:port", "[IPv6]:port", "*:port" or ":port".
+func (v *validator) bindAddr(path, s string) { v.address(path, s, ruleBind) }
 
 func (p *Profile) validateGlobal(v *validator) {
 	g := &p.Global
@@ -324,14 +341,11 @@ func (p *Profile) validateGlobal(v *validator) {
 		if g.Log.Target == "" {
 			v.fail("global.log.target", "missing: write 127.0.0.1:514 (UDP) or /dev/log (unix socket)")
 		} else if strings.HasPrefix(g.Log.Target, "/") {
-			v.fsPath("global.log.target", g.Log.Target)
-		} else {
-			host, _, err := splitHostPort(g.Log.Target)
-			if err != nil {
-				v.fail("global.log.target", "%q: %v", g.Log.Target, err)
-			} else if a, err := netip.ParseAddr(host); err != nil || !a.Is4() || !a.IsLoopback() {
-				v.fail("global.log.target", "%q: harpy configures rsyslog on this host, so log to an IPv4 loopback address like 127.0.0.1:514", g.Log.Target)
+			if v.fsPathOK("global.log.target", g.Log.Target) {
+				v.socketPath("global.log.target", strings.TrimSuffix(g.Chroot, "/")+g.Log.Target)
 			}
+		} else if a, ok := v.address("global.log.target", g.Log.Target, ruleLogTarget); ok && (!a.IP.Is4() || !a.IP.IsLoopback()) {
+			v.fail("global.log.target", "%q: harpy configures rsyslog on this host, so log to an IPv4 loopback address like 127.0.0.1:514", g.Log.Target)
 		}
 		if g.Log.Facility == "" {
 			v.fail("global.log.facility", "missing: local0 … local7")
@@ -339,11 +353,19 @@ func (p *Profile) validateGlobal(v *validator) {
 		v.oneOf("global.log.facility", g.Log.Facility, facilities)
 		v.oneOf("global.log.level", g.Log.Level, levels)
 	}
-	if g.Chroot != "" {
-		v.fsPath("global.chroot", g.Chroot)
+	if g.Chroot != "" && v.fsPathOK("global.chroot", g.Chroot) {
+		root := strings.TrimSuffix(g.Chroot, "/")
+		for _, d := range systemDirs {
+			if root == "" || root == d || strings.HasPrefix(root, d+"/") {
+				v.failHint("global.chroot", "use an empty directory of HAProxy's own, like /var/lib/haproxy",
+					"%q is a system directory: HAProxy would run with it as its root", g.Chroot)
+				break
+			}
+		}
 	}
 	if g.Pidfile != "" {
-		v.fsPath("global.pidfile", g.Pidfile)
+		// HAProxy (as root, before it drops privileges) truncates and writes it.
+		v.confinedPath("global.pidfile", g.Pidfile, "pid files", "/run/", "/var/run/")
 	}
 	v.rangeInt("global.maxconn", g.Maxconn, 1, 10_000_000)
 	if g.User != "" && !userRE.MatchString(g.User) {
@@ -355,9 +377,16 @@ func (p *Profile) validateGlobal(v *validator) {
 	v.oneOf("global.mode", g.Mode, globalModes)
 	v.rangeInt("global.nbthread", g.Nbthread, 1, 4096)
 	if s := g.StatsSocket; s != nil {
-		v.fsPath("global.stats_socket.path", s.Path)
+		// HAProxy unlinks what is at the path and binds a socket there.
+		v.confinedPath("global.stats_socket.path", s.Path, "sockets", "/run/", "/var/run/", "/var/lib/haproxy/")
+		v.socketPath("global.stats_socket.path", s.Path)
 		if s.Mode != "" && !modeOctRE.MatchString(s.Mode) {
 			v.fail("global.stats_socket.mode", "%q is not an octal mode like 660", s.Mode)
+		} else if s.Mode != "" && s.Mode[len(s.Mode)-1]&2 != 0 && s.Level != "user" && !s.Insecure {
+			// Level defaults to user, but only from 1.9 (operator before it); both
+			// change servers' state and admin runs anything the master can.
+			v.failHint("global.stats_socket.mode", "use mode 660 and add the users to HAProxy's group, or set insecure = true if everyone on the host may drive HAProxy",
+				"mode %s lets every local user write to the %s socket", s.Mode, cmpOr(s.Level, "runtime API"))
 		}
 		v.oneOf("global.stats_socket.level", s.Level, sockLevels)
 	}
@@ -400,10 +429,7 @@ func (p *Profile) validateResolvers(v *validator, name string, r *Resolvers) {
 		v.fail(path, "give nameservers = [\"IP:53\", …] or parse_resolv_conf = true")
 	}
 	for i, ns := range r.Nameservers {
-		ap, err := netip.ParseAddrPort(ns)
-		if err != nil || ap.Port() == 0 {
-			v.fail(fmt.Sprintf("%s.nameservers.%d", path, i), "%q: write a nameserver as IP:port, like 10.0.0.2:53", ns)
-		}
+		v.address(fmt.Sprintf("%s.nameservers.%d", path, i), ns, ruleNameserver)
 	}
 	v.duration(path+".hold", r.Hold)
 	v.duration(path+".timeout_retry", r.TimeoutRetry)
@@ -461,6 +487,8 @@ func (p *Profile) validateProxy(v *validator, kind, path string, px *Proxy) {
 		}
 		if strings.HasSuffix(a.Criterion, "_reg") {
 			v.regex(ap+".value", a.Value)
+		} else if a.Value != "" {
+			v.aclValue(ap+".value", a.Criterion, a.Value)
 		}
 		if strings.HasPrefix(a.Criterion, "path") || strings.HasPrefix(a.Criterion, "hdr") || a.Criterion == "method" {
 			if mode != "http" {
@@ -526,11 +554,13 @@ func (p *Profile) validateProxy(v *validator, kind, path string, px *Proxy) {
 	}
 	if px.InitAddr != "" {
 		for _, m := range strings.Split(px.InitAddr, ",") {
-			if m != "last" && m != "libc" && m != "none" {
-				if a, err := netip.ParseAddr(m); err != nil || !a.Is4() && !a.Is6() {
-					v.fail(path+".init_addr", "%q: use a comma list of last, libc, none or an IP address", px.InitAddr)
-					break
-				}
+			if m == "last" || m == "libc" || m == "none" {
+				continue
+			}
+			if _, err := parseAddress(m, ruleInitAddr); err != nil {
+				v.failHint(path+".init_addr", "write a comma list of last, libc, none or an IP address, like last,libc,10.0.0.1",
+					"%q: %s", px.InitAddr, err.msg)
+				break
 			}
 		}
 	}
@@ -545,7 +575,7 @@ func (p *Profile) validateProxy(v *validator, kind, path string, px *Proxy) {
 			v.fail(sp+".name", "duplicate server name %q (also servers[%d]); HAProxy 2.0+ refuses it", s.Name, j)
 		}
 		seen[s.Name] = i
-		v.hostPort(sp+".address", s.Address, true)
+		v.address(sp+".address", s.Address, ruleServer)
 		if s.Weight != nil && (*s.Weight < 0 || *s.Weight > 256) {
 			v.fail(sp+".weight", "%d is out of range 0-256", *s.Weight)
 		}
@@ -557,11 +587,8 @@ func (p *Profile) validateProxy(v *validator, kind, path string, px *Proxy) {
 		if t.Count < 1 || t.Count > 100000 {
 			v.fail(tp+".count", "%d is out of range 1-100000", t.Count)
 		}
-		host, _, err := splitHostPort(t.Address)
-		if err != nil {
-			v.fail(tp+".address", "%q: %v", t.Address, err)
-		} else if _, err := netip.ParseAddr(host); err == nil || !hostRE.MatchString(host) && !srvRE.MatchString(host) {
-			v.fail(tp+".address", "%q: a server template resolves a DNS name (or _service._proto.name SRV record)", host)
+		if a, ok := v.address(tp+".address", t.Address, ruleTemplate); ok && a.IP.IsValid() {
+			v.fail(tp+".address", "%q: a server template resolves a DNS name (or _service._proto.name SRV record)", t.Address)
 		}
 		if px.Resolvers == "" {
 			v.fail(tp, "a server template needs resolvers")
@@ -570,6 +597,42 @@ func (p *Profile) validateProxy(v *validator, kind, path string, px *Proxy) {
 			if strings.HasPrefix(name, t.Prefix) {
 				v.fail(fmt.Sprintf("%s.servers.%d.name", path, i), "server name %q may clash with server_template prefix %q", name, t.Prefix)
 			}
+		}
+	}
+}
+
+var (
+	portRangeRE = regexp.MustCompile(`^[1-9][0-9]{0,4}(:[1-9][0-9]{0,4})?$`)
+	methodRE    = regexp.MustCompile(`^[A-Z]{1,16}$`)
+	hostValueRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,253}$`)
+)
+
+// aclValue checks that an ACL value has the type its fetch compares with: HAProxy
+// would refuse it, or (src) try to resolve it as a host name while it starts.
+func (v *validator) aclValue(path, criterion, s string) {
+	switch {
+	case criterion == "src":
+		if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+			return
+		}
+		if _, err := netip.ParsePrefix(s); err == nil {
+			return
+		}
+		v.failHint(path, "write an IP address or a network, like 10.0.0.0/8", "%q is not an IP address or network for src", s)
+	case criterion == "dst_port":
+		lo, hi, _ := strings.Cut(s, ":")
+		a, _ := strconv.Atoi(lo)
+		b, _ := strconv.Atoi(cmpOr(hi, lo))
+		if !portRangeRE.MatchString(s) || a > 65535 || b > 65535 || b < a {
+			v.failHint(path, "write a port or a range, like 443 or 8000:8999", "%q is not a port or port range for dst_port", s)
+		}
+	case criterion == "method":
+		if !methodRE.MatchString(s) {
+			v.failHint(path, "write an HTTP method in capitals, like GET or POST", "%q is not an HTTP method", s)
+		}
+	case strings.HasPrefix(criterion, "hdr"):
+		if !hostValueRE.MatchString(s) {
+			v.failHint(path, "write a host name or a part of one, like example.com or www.", "%q is not (part of) a host name for %s", s, criterion)
 		}
 	}
 }
@@ -660,6 +723,11 @@ func (p *Profile) validateStats(v *validator) {
 	}
 	if s.URI != "" && !uriPathRE.MatchString(s.URI) {
 		v.fail("stats.uri", "%q: write a path like /stats", s.URI)
+	}
+	if a, err := parseAddress(s.Bind, ruleBind); err == nil && s.Admin && s.Auth == "" && !s.Insecure &&
+		(a.Wildcard || !a.IP.IsLoopback()) {
+		v.failHint("stats.admin", "set auth = \"user:password\", bind to 127.0.0.1, or set insecure = true if anyone who reaches the port may stop servers",
+			"an admin stats page on %s without auth lets anyone who reaches it disable servers", s.Bind)
 	}
 	if s.Auth != "" {
 		u, pw, ok := strings.Cut(s.Auth, ":")
