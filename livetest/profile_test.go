@@ -3,6 +3,8 @@ package livetest
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -36,7 +38,8 @@ func renderUserDist(tb testing.TB, version, dist, dir, userTOML string, data any
 		tb.Fatal(err)
 	}
 	path := filepath.Join(dir, "profile.toml")
-	writeFile(tb, path, b.String())
+	// The test's pidfile, socket and logs live under the temp directory, not /run and /var/log.
+	writeFile(tb, path, fmt.Sprintf("allow_paths = [%q]\n", os.TempDir())+b.String())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	p, err := profiles.Load(ctx, path)

@@ -409,17 +409,22 @@ func TestEscapedInErrors(t *testing.T) {
 	}
 }
 
-// TestExplainLinear: --explain on 100,000 servers takes well under a few seconds
-// (positions were found by rescanning the file for every line).
-func TestExplainLinear(t *testing.T) {
+// bigProfile is a profile of n servers.
+func bigProfile(n int) []byte {
 	var b strings.Builder
 	b.WriteString("extends = \"web-lb\"\n[[backend]]\nname = \"app\"\nservers = [\n")
-	for i := range 100_000 {
+	for i := range n {
 		fmt.Fprintf(&b, "  { name = \"s%d\", address = \"10.%d.%d.%d:80\" },\n", i, i>>16, i>>8&255, i&255)
 	}
 	b.WriteString("]\n")
-	start := time.Now()
-	p, err := Parse(t.Context(), "big.toml", []byte(b.String()))
+	return []byte(b.String())
+}
+
+// TestExplainBig: --explain on many servers credits the last one to its line. How fast it
+// is (positions were once found by rescanning the file for every line) is measured by
+// BenchmarkExplain, not here.
+func TestExplainBig(t *testing.T) {
+	p, err := Parse(t.Context(), "big.toml", bigProfile(20_000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,10 +433,29 @@ func TestExplainLinear(t *testing.T) {
 		t.Fatal(err)
 	}
 	Annotate(out.HAProxyCfg, out.Origins)
-	if d := time.Since(start); d > 10*time.Second {
-		t.Fatalf("100,000 servers took %v", d)
-	}
-	if len(out.Origins) < 100_000 || out.Origins[len(out.Origins)-1].Pos.Line == 0 {
+	if len(out.Origins) < 20_000 || out.Origins[len(out.Origins)-1].Pos.Line == 0 {
 		t.Fatalf("origins: %d, last %+v", len(out.Origins), out.Origins[len(out.Origins)-1])
+	}
+}
+
+// BenchmarkExplain: parse, render with --explain and annotate, by profile size; the
+// time per server should not grow with the size (linear).
+func BenchmarkExplain(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		doc := bigProfile(n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				p, err := Parse(b.Context(), "big.toml", doc)
+				if err != nil {
+					b.Fatal(err)
+				}
+				out, err := Render(p, Options{Explain: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				Annotate(out.HAProxyCfg, out.Origins)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/server")
+		})
 	}
 }

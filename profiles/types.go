@@ -15,6 +15,10 @@ type Profile struct {
 	Listens   []*Proxy              `toml:"listen"`
 	Stats     *Stats                `toml:"stats"`
 	Logging   Logging               `toml:"logging"`
+	// AllowPaths are directories, beside the standard ones (/run, /var/log,
+	// /var/lib/haproxy), where the pidfile, the stats socket and the log file may be.
+	// System trees (/etc, /usr, /bin, …) cannot be allowed.
+	AllowPaths []string `toml:"allow_paths"`
 
 	// Name is the embedded name or the file the profile was loaded from.
 	Name string `toml:"-"`

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,8 +56,9 @@ func (es FieldErrors) Error() string {
 }
 
 type validator struct {
-	pos  posFunc
-	errs FieldErrors
+	pos   posFunc
+	errs  FieldErrors
+	allow []string // the profile's allow_paths, each ending in "/"
 }
 
 func (v *validator) fail(path, format string, args ...any) {
@@ -136,6 +138,7 @@ func (p *Profile) validate() error {
 		}
 		v.pos = func(string) (Pos, bool) { return Pos{File: name}, false }
 	}
+	p.validateAllowPaths(v)
 	p.validateGlobal(v)
 	p.validateDefaults(v)
 	for _, name := range sortedKeys(p.Resolvers) {
@@ -285,6 +288,25 @@ func durationMS(s string) int64 {
 // bytes and HAProxy binds to PATH.PID.tmp first, then renames.
 const maxSocketPath = 97
 
+// systemTrees can never be allowed: a pidfile, socket or log file there could replace
+// or rotate away a file the system needs.
+var systemTrees = []string{"/etc/", "/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/boot/", "/proc/", "/sys/", "/dev/", "/root/"}
+
+func (p *Profile) validateAllowPaths(v *validator) {
+	for i, d := range p.AllowPaths {
+		path := fmt.Sprintf("allow_paths.%d", i)
+		if !v.fsPathOK(path, d) {
+			continue
+		}
+		d = strings.TrimSuffix(d, "/") + "/"
+		if d == "/" || slices.ContainsFunc(systemTrees, func(t string) bool { return strings.HasPrefix(d, t) || strings.HasPrefix(t, d) }) {
+			v.failHint(path, "allow a directory of your own, such as /srv/haproxy", "%q is or holds a system directory", p.AllowPaths[i])
+			continue
+		}
+		v.allow = append(v.allow, d)
+	}
+}
+
 // confinedPath checks an absolute path that harpy makes a program write, create or
 // delete: it must lie under one of dirs, so that a slip (logging.file = "/etc/passwd",
 // a pidfile over /etc/shadow) cannot make rsyslog, logrotate or HAProxy overwrite or
@@ -293,7 +315,7 @@ func (v *validator) confinedPath(path, s, what string, dirs ...string) {
 	if !v.fsPathOK(path, s) {
 		return
 	}
-	for _, d := range dirs {
+	for _, d := range append(dirs, v.allow...) {
 		if strings.HasPrefix(s, d) && len(s) > len(d) && !strings.HasSuffix(s, "/") {
 			return
 		}

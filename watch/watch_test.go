@@ -82,6 +82,12 @@ func (p *countPersister) Persist(_ context.Context, s map[string][]discovery.Tar
 	p.last = s
 	return nil
 }
+func (p *countPersister) reloads() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reload
+}
+
 func (p *countPersister) Reload(context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -125,8 +131,10 @@ func TestWatcherOnce(t *testing.T) {
 		tgt("a_80", "10.0.0.1", 80, 1, false), tgt("b_80", "10.0.0.2", 80, 7, false),
 	}}}
 	w.Once(ctx)
-	time.Sleep(100 * time.Millisecond)
-	if p.reload != 1 || p.persists != 2 {
+	for deadline := time.Now().Add(5 * time.Second); p.reloads() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if p.reloads() != 1 || p.persists != 2 {
 		t.Errorf("refused command: reloads %d persists %d", p.reload, p.persists)
 	}
 	// Dry run sends nothing.
@@ -154,8 +162,11 @@ func TestReloadDebounced(t *testing.T) {
 		w.Backends = []Backend{{Name: "be", Source: &fixed{ans: discovery.Answer{Targets: ts}}}}
 		w.Once(context.Background())
 	}
-	time.Sleep(500 * time.Millisecond)
-	if p.reload != 1 {
+	for deadline := time.Now().Add(5 * time.Second); p.reloads() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // a second reload would come within the debounce
+	if p.reloads() != 1 {
 		t.Errorf("%d reloads for 20 flaps, want 1", p.reload)
 	}
 }
