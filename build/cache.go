@@ -431,7 +431,7 @@ func (s *State) discardWork() string {
 	if log := filepath.Join(s.Work, "build.log"); fileExists(log) {
 		dst := filepath.Join(s.Cache.Dir, "failed", s.Result.Key)
 		os.RemoveAll(dst)
-		if os.MkdirAll(dst, 0o755) == nil && os.Rename(log, filepath.Join(dst, "build.log")) == nil {
+		if os.MkdirAll(dst, 0o755) == nil && safefile.Rename(log, filepath.Join(dst, "build.log")) == nil {
 			kept = filepath.Join(dst, "build.log")
 		}
 	}
