@@ -58,11 +58,11 @@ func hostile(member, format string, args ...any) error {
 func Unpack(ctx context.Context, tarball, dst string) (err error) {
 	f, err := os.Open(tarball)
 	if err != nil {
-		return unpackError(tarball, dst, fmt.Errorf("open: %w", err))
+		return hint.With(fmt.Errorf("open tarball: %w", err), "run again to fetch it into the cache, or pass --source FILE")
 	}
 	defer f.Close()
 	if err := os.Mkdir(dst, 0o755); err != nil {
-		return unpackError(tarball, dst, err)
+		return hint.With(fmt.Errorf("unpack %s: %w", filepath.Base(tarball), err), "the tarball is not at fault: %s must be a new directory in a writable place", dst)
 	}
 	root, err := os.OpenRoot(dst)
 	if err != nil {

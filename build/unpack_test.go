@@ -119,3 +119,23 @@ func TestUnpackDamagedTarball(t *testing.T) {
 		})
 	}
 }
+
+// Errors before the first member blame neither the tarball nor each other.
+func TestUnpackSetupErrorsHaveTheirOwnHints(t *testing.T) {
+	dir := t.TempDir()
+	tgz := filepath.Join(dir, "haproxy-1.tar.gz")
+	os.WriteFile(tgz, programTarball("f a body\n", ""), 0o644)
+	err := Unpack(context.Background(), filepath.Join(dir, "missing.tar.gz"), filepath.Join(dir, "src"))
+	if err == nil || !strings.Contains(hint.Of(err), "--source") {
+		t.Errorf("missing tarball: err %v, hint %q", err, hint.Of(err))
+	}
+	os.Mkdir(filepath.Join(dir, "exists"), 0o755)
+	os.WriteFile(filepath.Join(dir, "exists", "mine"), nil, 0o644)
+	err = Unpack(context.Background(), tgz, filepath.Join(dir, "exists"))
+	if err == nil || !strings.Contains(hint.Of(err), "not at fault") {
+		t.Errorf("existing destination: err %v, hint %q", err, hint.Of(err))
+	}
+	if _, serr := os.Stat(filepath.Join(dir, "exists", "mine")); serr != nil {
+		t.Error("an existing destination was removed")
+	}
+}
