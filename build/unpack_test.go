@@ -1,10 +1,14 @@
 package build
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -137,5 +141,49 @@ func TestUnpackSetupErrorsHaveTheirOwnHints(t *testing.T) {
 	}
 	if _, serr := os.Stat(filepath.Join(dir, "exists", "mine")); serr != nil {
 		t.Error("an existing destination was removed")
+	}
+}
+
+// A full disk during unpack says so and does not call the tarball bad. The disk is a
+// 256 KiB tmpfs, mounted in a child process's own mount namespace.
+func TestUnpackOnAFullDiskBlamesTheDisk(t *testing.T) {
+	if dir := os.Getenv("HARPY_TEST_FULL_DISK"); dir != "" {
+		if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=256k"); err != nil {
+			t.Skipf("cannot mount a small tmpfs here: %v", err)
+		}
+		tgz := filepath.Join(filepath.Dir(dir), "haproxy-1.tar.gz")
+		err := Unpack(context.Background(), tgz, filepath.Join(dir, "src"))
+		if err == nil || !errors.Is(err, syscall.ENOSPC) || !strings.Contains(hint.Of(err), "not at fault") || strings.Contains(err.Error(), "hostile") {
+			t.Fatalf("err = %v, hint %q", err, hint.Of(err))
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Errorf("the full disk still holds %d entries", len(ents))
+		}
+		return
+	}
+	base := t.TempDir()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	big := strings.Repeat("haproxy\n", 128<<10) // 1 MiB
+	tw.WriteHeader(&tar.Header{Name: "haproxy-1/src/big.c", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(big))})
+	tw.Write([]byte(big))
+	tw.Close()
+	zw.Close()
+	os.WriteFile(filepath.Join(base, "haproxy-1.tar.gz"), buf.Bytes(), 0o644)
+	disk := filepath.Join(base, "disk")
+	os.Mkdir(disk, 0o755)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestUnpackOnAFullDiskBlamesTheDisk$", "-test.v")
+	cmd.Env = append(os.Environ(), "HARPY_TEST_FULL_DISK="+disk)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+	out, err := cmd.CombinedOutput()
+	if err != nil && strings.Contains(err.Error(), "operation not permitted") {
+		t.Skipf("no mount namespace here: %v", err)
+	}
+	if err != nil || strings.Contains(string(out), "--- SKIP") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("child did not pass:\n%s", out)
 	}
 }
