@@ -12,6 +12,7 @@ import (
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 
 	"harpy/hint"
+	"harpy/safefile"
 	"harpy/specs"
 )
 
@@ -103,7 +104,7 @@ func ApplyQueue(dir string, queue []specs.Patch) error {
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(target, b, mode); err != nil {
+		if err := safefile.WriteFile(target, b, mode); err != nil {
 			return err
 		}
 	}
@@ -129,27 +130,6 @@ func safeRel(name string) error {
 		}
 	}
 	return nil
-}
-
-// writeFileAtomic writes b to a temp file beside path and renames it into place.
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // stripP1 drops the a/ b/ prefix of traditional diffs (patch -p1); git diffs arrive

@@ -85,3 +85,24 @@ func TestPatchFailureNamesPatchAndLeavesTreeAlone(t *testing.T) {
 		})
 	}
 }
+
+// The patched file replaces the old one atomically: same mode, no temporary left beside it.
+func TestPatchKeepsModeAndLeavesNoTemporary(t *testing.T) {
+	tree := t.TempDir()
+	script := filepath.Join(tree, "run.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\necho one\n"), 0o750)
+	p := specs.Patch{Name: "0001-two.patch", Data: []byte("--- a/run.sh\n+++ b/run.sh\n@@ -1,2 +1,2 @@\n #!/bin/sh\n-echo one\n+echo two\n")}
+	if err := ApplyQueue(tree, []specs.Patch{p}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(script); string(b) != "#!/bin/sh\necho two\n" {
+		t.Errorf("content %q", b)
+	}
+	if st, _ := os.Stat(script); st.Mode().Perm() != 0o750 {
+		t.Errorf("mode %v, want 0750", st.Mode().Perm())
+	}
+	ents, _ := os.ReadDir(tree)
+	if len(ents) != 1 {
+		t.Errorf("tree holds %d entries after the patch, want 1", len(ents))
+	}
+}
