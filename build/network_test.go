@@ -45,9 +45,9 @@ func silent(t *testing.T) string {
 	return "http://" + ln.Addr().String()
 }
 
-// hostile serves the hostile behaviours by path: headers then a stall, an endless body,
+// hostileServer serves the hostile behaviours by path: headers then a stall, an endless body,
 // a Content-Length above any cap, an endless .sha256 without a newline.
-func hostile(t *testing.T) string {
+func hostileServer(t *testing.T) string {
 	chunk := make([]byte, 32<<10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -78,7 +78,7 @@ func hostile(t *testing.T) string {
 // TestFetchNetworkBounded: every way a mirror can hang or flood ends in a one-line error
 // within a short deadline, and the cache holds no file (not even a temporary one).
 func TestFetchNetworkBounded(t *testing.T) {
-	quiet, bad := silent(t), hostile(t)
+	quiet, bad := silent(t), hostileServer(t)
 	short := &Fetcher{ConnectTimeout: time.Second, HeaderTimeout: 300 * time.Millisecond, IdleTimeout: 300 * time.Millisecond, MaxTarball: 1 << 20, MaxChecksum: 4096}
 	for _, tc := range []struct {
 		name, mirror string
