@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"harpy/runtimeapi"
 )
 
 // HAProxy is a running haproxy in the foreground (-db) with a stats socket the test reads.
@@ -19,6 +21,8 @@ type HAProxy struct {
 	Cfg    string
 	Socket string
 	Dir    string
+	// API is the Runtime API client of the stats socket.
+	API *runtimeapi.Client
 
 	tb   testing.TB
 	proc *Proc
@@ -47,7 +51,7 @@ func CheckConfig(tb testing.TB, bin, cfg string) {
 // haproxys replace each other's socket).
 func StartHAProxy(tb testing.TB, bin, cfg, socket string, waitAddrs ...string) *HAProxy {
 	tb.Helper()
-	h := &HAProxy{Bin: bin, Cfg: cfg, Socket: socket, Dir: filepath.Dir(cfg), tb: tb}
+	h := &HAProxy{Bin: bin, Cfg: cfg, Socket: socket, Dir: filepath.Dir(cfg), API: runtimeapi.New(socket), tb: tb}
 	CheckConfig(tb, bin, cfg)
 	h.proc = StartProc(tb, "haproxy", filepath.Join(h.Dir, "haproxy.out"), bin, "-db", "-f", cfg)
 	h.wait(h.proc, waitAddrs)
@@ -62,7 +66,7 @@ func (h *HAProxy) wait(p *Proc, addrs []string) {
 		if ok, _ := p.Exited(); ok {
 			return true
 		}
-		_, err := SocketCommand(ctx, h.Socket, "show info")
+		_, err := h.API.Raw(ctx, "show info")
 		return err == nil
 	}); err != nil {
 		h.tb.Fatalf("haproxy stats socket %s never answered: %v\n%s", h.Socket, err, Tail(p.LogPath, 30))
@@ -104,7 +108,13 @@ func (h *HAProxy) ReloadWith(extra []string, waitAddrs ...string) {
 func (h *HAProxy) Pid() int { return h.proc.Pid() }
 
 // Stat reads `show stat` from the stats socket.
-func (h *HAProxy) Stat(ctx context.Context) ([]StatRow, error) { return SocketStat(ctx, h.Socket) }
+func (h *HAProxy) Stat(ctx context.Context) ([]StatRow, error) {
+	st, err := h.API.Stat(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.Rows, nil
+}
 
 // ServerStatus returns the status column of proxy/server ("" if the row is missing).
 func (h *HAProxy) ServerStatus(ctx context.Context, proxy, server string) (string, error) {

@@ -1,0 +1,244 @@
+package runtimeapi_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"harpy/hint"
+	"harpy/hversion"
+	"harpy/internal/testenv"
+	"harpy/livetest"
+	"harpy/runtimeapi"
+)
+
+// backend is a loopback HTTP server for haproxy's checks to pass against.
+func backend(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// lab is a running haproxy with an admin socket, a user-level socket and an
+// operator-level TCP socket, and backend app of web1 (checked, alive), web2 (no check).
+type lab struct {
+	h                *livetest.HAProxy
+	admin, user, tcp string
+	web1, web2       string
+}
+
+func startLab(t *testing.T, bin string) *lab {
+	t.Helper()
+	dir := t.TempDir()
+	l := &lab{admin: filepath.Join(dir, "admin.sock"), user: filepath.Join(dir, "user.sock"), tcp: freePort(t),
+		web1: backend(t), web2: backend(t)}
+	front := freePort(t)
+	cfg := fmt.Sprintf(`global
+    stats socket %s mode 600 level admin
+    stats socket %s mode 600 level user
+    stats socket ipv4@%s level operator
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind %s
+    default_backend app
+backend app
+    balance roundrobin
+    option httpchk GET /
+    server web1 %s check inter 200 weight 10
+    server web2 %s weight 50
+`, l.admin, l.user, l.tcp, front, l.web1, l.web2)
+	p := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l.h = livetest.StartHAProxy(t, bin, p, l.admin, front)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := l.h.WaitChecked(ctx, "app", "web1"); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// binaries are the HAProxy versions the Runtime API is proven on.
+func binaries(t *testing.T) map[string]func() string {
+	return map[string]func() string{
+		"debian-2.6": func() string { return livetest.DebianHAProxy(t) },
+		"2.2.9":      func() string { return testenv.HAProxy(t, "2.2.9") },
+		"3.0.11":     func() string { return testenv.HAProxy(t, "3.0.11") },
+	}
+}
+
+// wanted: $HARPY_RUNTIME_VERSIONS (comma-separated parts of names, e.g. "debian,3.0")
+// narrows the versions for a quick run; unset, all run.
+func wanted(name string) bool {
+	only := os.Getenv("HARPY_RUNTIME_VERSIONS")
+	if only == "" {
+		return true
+	}
+	for _, o := range strings.Split(only, ",") {
+		if o != "" && strings.Contains(name, o) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRealActions(t *testing.T) {
+	testenv.Real(t)
+	for name, bin := range binaries(t) {
+		t.Run(name, func(t *testing.T) {
+			if !wanted(name) {
+				t.Skipf("not in HARPY_RUNTIME_VERSIONS=%s", os.Getenv("HARPY_RUNTIME_VERSIONS"))
+			}
+			l := startLab(t, bin())
+			ctx := t.Context()
+			c := runtimeapi.New(l.admin)
+			ver, err := c.Version(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("HAProxy %s", ver)
+			moved := backend(t)
+			for _, s := range []struct {
+				verb, server, arg string
+				check             func(runtimeapi.View) bool
+			}{
+				{"drain", "web1", "", func(v runtimeapi.View) bool { return v.Status == "DRAIN" }},
+				{"maint", "web1", "", func(v runtimeapi.View) bool { return v.Status == "MAINT" }},
+				{"ready", "web1", "", func(v runtimeapi.View) bool { return strings.HasPrefix(v.Status, "UP") }}, // "UP 1/3" until the checks rise
+				{"weight", "web1", "7", func(v runtimeapi.View) bool { return v.Weight == 7 }},
+				{"weight", "web2", "50%", func(v runtimeapi.View) bool { return v.Weight == 25 }},
+				{"health", "web1", "off", func(v runtimeapi.View) bool { return v.HealthOn != nil && !*v.HealthOn }},
+				{"health", "web1", "on", func(v runtimeapi.View) bool { return v.HealthOn != nil && *v.HealthOn }},
+				{"addr", "web2", moved, func(v runtimeapi.View) bool { return v.Addr == moved }},
+			} {
+				a, err := runtimeapi.NewAction(s.verb, "app", s.server, s.arg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := c.Apply(ctx, a)
+				if err != nil {
+					t.Fatalf("%s %s %s: %v", s.verb, s.server, s.arg, err)
+				}
+				// read back independently of Apply
+				after, err := c.View(ctx, "app", s.server)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !s.check(after) || !s.check(res.After) {
+					t.Errorf("%s %s %s: %s → %s (read back: %s)", s.verb, s.server, s.arg, res.Before, res.After, after)
+				}
+			}
+			// agent on a server without an agent: HAProxy refuses, and harpy says so.
+			a, _ := runtimeapi.NewAction("agent", "app", "web1", "on")
+			if _, err := c.Apply(ctx, a); !runtimeapi.IsCommandError(err) {
+				t.Errorf("agent on without an agent-check: %v, want HAProxy's refusal", err)
+			}
+			// unknown server: bad input with the close names
+			a, _ = runtimeapi.NewAction("drain", "app", "web3", "")
+			_, err = c.Apply(ctx, a)
+			var ue *runtimeapi.UnknownError
+			if !errors.As(err, &ue) || !hint.IsInput(err) || !strings.Contains(hint.Of(err), "app/web1") {
+				t.Errorf("unknown server: %v (hint %q)", err, hint.Of(err))
+			}
+			// level too low, on the user socket and the operator TCP socket
+			for _, sock := range []string{l.user, l.tcp} {
+				a, _ = runtimeapi.NewAction("maint", "app", "web1", "")
+				_, err = runtimeapi.New(sock).Apply(ctx, a)
+				var le *runtimeapi.LevelError
+				if !errors.As(err, &le) || !strings.Contains(hint.Of(err), "level admin") {
+					t.Errorf("maint on %s: %v (hint %q), want a level error naming level admin", sock, err, hint.Of(err))
+				}
+			}
+			// show servers state, show info
+			if ss, err := c.ServersState(ctx); err != nil || len(ss) != 2 {
+				t.Errorf("show servers state: %v %v", ss, err)
+			}
+			// add server: refused before 2.4 with the version named
+			add := fmt.Sprintf("add server app/web3 %s", l.web2)
+			_, err = c.Command(ctx, add)
+			var ve *runtimeapi.VersionError
+			if ver.Compare(hversion.MustParse("2.4")) < 0 {
+				if !errors.As(err, &ve) || !strings.Contains(err.Error(), "2.4") || !strings.Contains(err.Error(), ver.String()) {
+					t.Errorf("add server on %s: %v, want a version error naming 2.4 and %s", ver, err, ver)
+				}
+			} else if err != nil {
+				t.Errorf("add server on %s: %v", ver, err)
+			}
+			// a missing socket
+			_, err = runtimeapi.New(filepath.Join(t.TempDir(), "none.sock")).Stat(ctx)
+			if !errors.Is(err, runtimeapi.ErrSocketMissing) || hint.Of(err) == "" {
+				t.Errorf("missing socket: %v", err)
+			}
+		})
+	}
+}
+
+func TestRealMaster(t *testing.T) {
+	testenv.Real(t)
+	bin := livetest.DebianHAProxy(t)
+	dir := t.TempDir()
+	sock, master := filepath.Join(dir, "admin.sock"), filepath.Join(dir, "master.sock")
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("global\n    stats socket %s level admin\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nbackend app\n    server web1 %s\n", sock, backend(t))), 0o644)
+	p := livetest.StartProc(t, "haproxy", filepath.Join(dir, "haproxy.out"), bin, "-W", "-db", "-S", master, "-f", cfg)
+	m := runtimeapi.NewMaster(master)
+	ctx := t.Context()
+	var procs []runtimeapi.Proc
+	_, err := livetest.Eventually(ctx, 50*time.Millisecond, func() bool {
+		var err error
+		procs, err = m.Procs(ctx)
+		return err == nil && len(procs) >= 2
+	})
+	if err != nil {
+		t.Fatalf("show proc: %v %v\n%s", procs, err, livetest.Tail(p.LogPath, 20))
+	}
+	if procs[0].Type != "master" || procs[0].PID != p.Pid() || procs[1].Type != "worker" {
+		t.Errorf("show proc = %+v (master pid %d)", procs, p.Pid())
+	}
+	if v, err := m.Version(ctx); err != nil || v.Branch() != "2.6" {
+		t.Errorf("master version %v %v", v, err)
+	}
+	w := m.Worker(1)
+	st, err := w.Stat(ctx)
+	if err != nil || runtimeapi.Find(st.Rows, "app", "web1") == nil {
+		t.Fatalf("@1 show stat: %v %v", st, err)
+	}
+	a, _ := runtimeapi.NewAction("maint", "app", "web1", "")
+	if res, err := w.Apply(ctx, a); err != nil || res.After.Status != "MAINT" {
+		t.Errorf("@1 maint: %+v %v", res, err)
+	}
+	// the master forwards without severity: errors are still found by their words
+	if _, err := w.Command(ctx, "set weight app/nope 1"); !runtimeapi.IsCommandError(err) {
+		t.Errorf("@1 set weight on a missing server: %v", err)
+	}
+	if _, err := m.Worker(9).Stat(ctx); !runtimeapi.IsCommandError(err) {
+		t.Errorf("@9: %v", err)
+	}
+}
