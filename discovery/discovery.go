@@ -70,22 +70,26 @@ type Record struct {
 // backup. Within a priority, weights are scaled so that the heaviest gets 256, HAProxy's
 // maximum, and the others their share of it, at least 1 — so weight 0 means "a very small
 // share" as the RFC asks (HAProxy's own resolvers map w to ⌈w/256⌉, which makes every weight
-// up to 256 equal and turns 0 into no traffic at all). A priority whose weights are all 0
-// (dnsmasq's default) shares equally.
+// up to 256 equal and turns 0 into no traffic at all). A priority whose weights are all
+// equal (dnsmasq's default 0, Consul's default 1) shares equally at weight 1, HAProxy's
+// default, so servers written in the profile without a weight match them.
 func Weigh(recs []Record) []Target {
 	if len(recs) == 0 {
 		return nil
 	}
 	best := slices.MinFunc(recs, func(a, b Record) int { return cmp.Compare(a.Priority, b.Priority) }).Priority
-	heaviest := map[uint16]uint16{}
+	heaviest, lightest := map[uint16]uint16{}, map[uint16]uint16{}
 	for _, r := range recs {
 		heaviest[r.Priority] = max(heaviest[r.Priority], r.Weight)
+		if l, ok := lightest[r.Priority]; !ok || r.Weight < l {
+			lightest[r.Priority] = r.Weight
+		}
 	}
 	seen := map[string]bool{}
 	var out []Target
 	for _, r := range recs {
-		w := 1
-		if h := heaviest[r.Priority]; h > 0 {
+		w := 1 // equal weights share equally, at HAProxy's default weight
+		if h := heaviest[r.Priority]; h > lightest[r.Priority] {
 			w = max(1, int(math.Round(float64(r.Weight)*256/float64(h))))
 		}
 		t := Target{Name: ServerName(r.Host, r.Port), Host: strings.TrimSuffix(r.Host, "."), Addr: r.Addr,

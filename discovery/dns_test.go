@@ -17,39 +17,12 @@ import (
 	"harpy/livetest"
 )
 
-// dnsmasqWith starts a real dnsmasq on 127.0.0.1:port serving exactly conf's records.
-func dnsmasqWith(t *testing.T, port int, records string) *livetest.Proc {
-	t.Helper()
-	bin := livetest.Tool(t, "dnsmasq", "dnsmasq-base")
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "dnsmasq.conf")
-	body := fmt.Sprintf("port=%d\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\nno-poll\nlocal-ttl=0\nuser=root\ngroup=root\npid-file=%s\nlocal=/test/\n%s",
-		port, filepath.Join(dir, "pid"), records)
-	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := livetest.StartProc(t, "dnsmasq", filepath.Join(dir, "out"), bin, "-k", "-C", conf)
-	srv := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		m := new(dns.Msg)
-		m.SetQuestion("ready.test.", dns.TypeA)
-		if r, _, err := (&dns.Client{Timeout: 200 * time.Millisecond}).Exchange(m, srv); err == nil && len(r.Answer) > 0 {
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dnsmasq never answered:\n%s", livetest.Tail(filepath.Join(dir, "out"), 20))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestDNSRealDnsmasq: SRV priorities and weights, a target without an address skipped
 // while the rest is used, A records, NXDOMAIN, and a stopped server — against dnsmasq.
 func TestDNSRealDnsmasq(t *testing.T) {
 	testenv.Real(t)
 	port := livetest.FreeUDPPort(t, "127.0.0.1")
-	p := dnsmasqWith(t, port, `host-record=ready.test,127.0.0.9
+	p := livetest.StartDnsmasqConf(t, port, `host-record=ready.test,127.0.0.9
 host-record=web1.test,127.0.0.11
 host-record=web2.test,127.0.0.12
 host-record=spare.test,127.0.0.13

@@ -135,3 +135,27 @@ func (d *Dnsmasq) waitAnswer(ctx context.Context, name, want string) error {
 	}
 	return nil
 }
+
+// StartDnsmasqConf runs a dnsmasq on 127.0.0.1:port answering exactly the records of
+// conf (host-record=, srv-host= lines) for names under .test, and waits until it answers
+// ready.test (which conf must define). dnsmasq reads these lines only at start: to change
+// them, Stop it and start another on the same port.
+func StartDnsmasqConf(tb testing.TB, port int, conf string) *Proc {
+	tb.Helper()
+	bin := Tool(tb, "dnsmasq", "dnsmasq-base")
+	dir := MkdirAll(tb, filepath.Join(tb.TempDir(), "dnsmasq"))
+	path := filepath.Join(dir, "dnsmasq.conf")
+	writeFile(tb, path, fmt.Sprintf("port=%d\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\nno-poll\nlocal-ttl=0\nuser=root\ngroup=root\nlocal=/test/\npid-file=%s\n%s",
+		port, filepath.Join(dir, "pid"), conf))
+	p := StartProc(tb, "dnsmasq", filepath.Join(dir, "out"), bin, "-k", "-C", path)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d := &Dnsmasq{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), proc: p}
+	if _, err := Eventually(ctx, 50*time.Millisecond, func() bool {
+		a, _ := d.Lookup(ctx, "ready.test")
+		return len(a) == 1
+	}); err != nil {
+		tb.Fatalf("dnsmasq on 127.0.0.1:%d never answered ready.test:\n%s", port, Tail(filepath.Join(dir, "out"), 20))
+	}
+	return p
+}

@@ -1,0 +1,204 @@
+package livetest
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	"harpy/apply"
+	"harpy/discovery"
+	"harpy/hversion"
+	"harpy/watch"
+)
+
+const watchProfile = `allow_paths = [{{printf "%q" .Tmp}}]
+extends = "web-lb"
+
+[global]
+log = { target = "{{.Syslog}}" }
+pidfile = "{{.Dir}}/haproxy.pid"
+stats_socket = { path = "{{.Socket}}", mode = "600", level = "admin" }
+
+[[frontend]]
+name = "main"
+bind = ["{{.Bind}}"]
+default_backend = "app"
+
+[[backend]]
+name = "app"
+health = { path = "/health_check.html", inter = "200", fall = 1, rise = 1 }
+servers = [ { name = "web1.test_{{.Port}}", address = "127.0.0.11:{{.Port}}" } ]
+`
+
+// webServer answers every request with its name, on addr.
+func webServer(t *testing.T, name, addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, name) })}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+}
+
+// served counts which backend answered n requests through the proxy.
+func served(t *testing.T, bind string, n int) map[string]int {
+	got := map[string]int{}
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for range n {
+		resp, err := c.Get("http://" + bind + "/")
+		if err != nil {
+			got["error"]++
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			got[strconv.Itoa(resp.StatusCode)]++
+			continue
+		}
+		got[string(b)]++
+	}
+	return got
+}
+
+func srvConf(port int, hosts ...string) string {
+	s := "host-record=ready.test,127.0.0.9\nhost-record=web1.test,127.0.0.11\nhost-record=web2.test,127.0.0.12\n"
+	for _, h := range hosts {
+		s += fmt.Sprintf("srv-host=_http._tcp.app.test,%s,%d,10,10\n", h, port)
+	}
+	return s
+}
+
+// TestWatchDNS: a real HAProxy 2.6 whose backend follows SRV records of a real dnsmasq
+// through harpy watch: a new target is added at run time and takes traffic, a removed
+// one is drained and deleted, a DNS outage changes nothing, the file on disk always
+// passes haproxy -c and holds what runs, and a restarted watcher changes nothing.
+func TestWatchDNS(t *testing.T) {
+	Long(t)
+	bin := DebianHAProxy(t)
+	port := FreePortOn(t, "127.0.0.11", "127.0.0.12")
+	webServer(t, "web1", fmt.Sprintf("127.0.0.11:%d", port))
+	webServer(t, "web2", fmt.Sprintf("127.0.0.12:%d", port))
+
+	dir := MkdirAll(t, filepath.Join(t.TempDir(), "watch"))
+	root := MkdirAll(t, filepath.Join(dir, "root"))
+	data := map[string]any{"Tmp": os.TempDir(), "Dir": dir, "Socket": filepath.Join(SocketDir(t), "stats"),
+		"Bind": FreeAddr(t, "127.0.0.1"), "Syslog": "127.0.0.1:" + strconv.Itoa(FreeUDPPort(t, "127.0.0.1")), "Port": port}
+	profile := filepath.Join(dir, "profile.toml")
+	var b strings.Builder
+	if err := template.Must(template.New("profile").Parse(watchProfile)).Execute(&b, data); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, profile, b.String())
+
+	persist := &watch.FilePersister{Profile: profile, HAProxy: hversion.MustParse("2.6"),
+		Target: apply.LocalTarget{Root: root}, Valid: apply.HAProxy{Binary: bin}}
+	ctx := t.Context()
+	// The first file: the profile's own server.
+	if err := persist.Persist(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(root, "etc/haproxy/haproxy.cfg")
+	h := StartHAProxy(t, bin, cfg, data["Socket"].(string), data["Bind"].(string))
+
+	dnsPort := FreeUDPPort(t, "127.0.0.1")
+	dns := StartDnsmasqConf(t, dnsPort, srvConf(port, "web1.test", "web2.test"))
+	src := &discovery.DNS{Name: "_http._tcp.app.test", Kind: "srv", Servers: []string{fmt.Sprintf("127.0.0.1:%d", dnsPort)}, Timeout: 300 * time.Millisecond}
+	newWatcher := func() *watch.Watcher {
+		return &watch.Watcher{Runtime: &watch.HAProxy{Client: h.API}, Persister: persist,
+			Backends: []watch.Backend{{Name: "app", Source: src, DrainTimeout: 5 * time.Second,
+				Check: watch.Check{Enabled: true, Inter: "200ms", Fall: 1, Rise: 1}}}}
+	}
+	w := newWatcher()
+	pid := h.Pid()
+
+	// The profile names web1 as web1.test_PORT, which is also what the SRV record gives:
+	// only web2 is new.
+	changes, err := w.Once(ctx)
+	if err != nil || len(changes) != 1 || changes[0].Kind != watch.Add {
+		t.Fatalf("add: %v %+v", err, changes)
+	}
+	waitServed(t, data["Bind"].(string), "web2")
+	fileHolds(t, bin, cfg, "web1.test_", "web2.test_")
+
+	// web1 leaves the SRV set: drained, deleted, all traffic on web2, no failed request.
+	dns.Stop()
+	dns = StartDnsmasqConf(t, dnsPort, srvConf(port, "web2.test"))
+	if changes, err = w.Once(ctx); err != nil || len(changes) != 1 || changes[0].Kind != watch.Remove {
+		t.Fatalf("remove: %v %+v", err, changes)
+	}
+	if got := served(t, data["Bind"].(string), 20); got["web2"] != 20 {
+		t.Errorf("after the removal: %v, want all 20 on web2", got)
+	}
+	fileHolds(t, bin, cfg, "web2.test_")
+	if strings.Contains(readFile(t, cfg), "web1.test_") {
+		t.Errorf("the file still holds web1:\n%s", readFile(t, cfg))
+	}
+
+	// DNS down: nothing changes.
+	dns.Stop()
+	if changes, _ = w.Once(ctx); len(changes) != 0 {
+		t.Errorf("DNS down changed %+v", changes)
+	}
+	if got := served(t, data["Bind"].(string), 10); got["web2"] != 10 {
+		t.Errorf("during the DNS outage: %v", got)
+	}
+	st, _ := w.Status()
+	if st.Refused != 1 {
+		t.Errorf("refused answers %d, want 1", st.Refused)
+	}
+
+	// A restarted watcher finds everything right: no command, no write.
+	StartDnsmasqConf(t, dnsPort, srvConf(port, "web2.test"))
+	before := readFile(t, cfg)
+	w2 := newWatcher()
+	if changes, err = w2.Once(ctx); err != nil || len(changes) != 0 {
+		t.Errorf("restarted watcher: %v %+v", err, changes)
+	}
+	if st, _ := w2.Status(); st.Commands != 0 || readFile(t, cfg) != before {
+		t.Errorf("restarted watcher sent %d commands or rewrote the file", st.Commands)
+	}
+	if h.Pid() != pid {
+		t.Errorf("HAProxy was restarted (pid %d → %d)", pid, h.Pid())
+	}
+}
+
+func waitServed(t *testing.T, bind, name string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := served(t, bind, 10)
+		if got[name] > 0 && got["error"] == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never served: %v", name, got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// fileHolds checks that the config on disk passes haproxy -c and names the servers.
+func fileHolds(t *testing.T, bin, cfg string, names ...string) {
+	t.Helper()
+	out, err := exec.Command(bin, "-c", "-f", cfg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("haproxy -c %s: %v\n%s", cfg, err, out)
+	}
+	c := readFile(t, cfg)
+	for _, n := range names {
+		if !strings.Contains(c, "server "+n) {
+			t.Errorf("%s lacks server %s:\n%s", cfg, n, c)
+		}
+	}
+}
