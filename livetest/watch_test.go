@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,6 +123,21 @@ func TestWatchDNS(t *testing.T) {
 	w := newWatcher()
 	pid := h.Pid()
 
+	// `harpy watch --once --dry-run` from a config file: the plan, and nothing sent.
+	conf := filepath.Join(dir, "watch.toml")
+	writeFile(t, conf, fmt.Sprintf("profile = %q\nsocket = %q\nroot = %q\n[[backend]]\nname = \"app\"\ndns = { name = \"_http._tcp.app.test\", nameservers = [\"127.0.0.1:%d\"] }\n",
+		profile, data["Socket"], root, dnsPort))
+	var plan strings.Builder
+	if err := watch.Serve(ctx, conf, watch.ServeOptions{Once: true, DryRun: true, Out: &plan}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan.String(), "add server app/web2.test_") || strings.Contains(plan.String(), "web1.test_") {
+		t.Errorf("dry-run plan:\n%s", plan.String())
+	}
+	if got := served(t, data["Bind"].(string), 10); got["web1"] != 10 {
+		t.Fatalf("the dry run changed the pool: %v", got)
+	}
+
 	// The profile names web1 as web1.test_PORT, which is also what the SRV record gives:
 	// only web2 is new.
 	changes, err := w.Once(ctx)
@@ -143,6 +159,21 @@ func TestWatchDNS(t *testing.T) {
 	fileHolds(t, bin, cfg, "web2.test_")
 	if strings.Contains(readFile(t, cfg), "web1.test_") {
 		t.Errorf("the file still holds web1:\n%s", readFile(t, cfg))
+	}
+
+	// /status and /metrics tell what runs.
+	srv := httptest.NewServer(w.Handler())
+	defer srv.Close()
+	for path, want := range map[string]string{"/status": `"Name": "web2.test_`, "/metrics": "harpy_watch_changes_total 2", "/healthz": "ok"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %q:\n%s", path, want, b)
+		}
 	}
 
 	// DNS down: nothing changes.
