@@ -15,6 +15,8 @@ import (
 	"text/template"
 	"time"
 
+	consulapi "github.com/hashicorp/consul/api"
+
 	"harpy/apply"
 	"harpy/discovery"
 	"harpy/hversion"
@@ -80,38 +82,50 @@ func srvConf(port int, hosts ...string) string {
 	return s
 }
 
+// watchedProxy is a real HAProxy 2.6 on a profile whose backend "app" starts with web1,
+// two web servers (web1, web2 on 127.0.0.11/12), and the persister that keeps its file.
+type watchedProxy struct {
+	bin, dir, root, profile, cfg string
+	port                         int
+	persist                      *watch.FilePersister
+	h                            *HAProxy
+	data                         map[string]any
+}
+
+func startWatchedProxy(t *testing.T) *watchedProxy {
+	t.Helper()
+	wp := &watchedProxy{bin: DebianHAProxy(t), port: FreePortOn(t, "127.0.0.11", "127.0.0.12")}
+	webServer(t, "web1", fmt.Sprintf("127.0.0.11:%d", wp.port))
+	webServer(t, "web2", fmt.Sprintf("127.0.0.12:%d", wp.port))
+	wp.dir = MkdirAll(t, filepath.Join(t.TempDir(), "watch"))
+	wp.root = MkdirAll(t, filepath.Join(wp.dir, "root"))
+	wp.data = map[string]any{"Tmp": os.TempDir(), "Dir": wp.dir, "Socket": filepath.Join(SocketDir(t), "stats"),
+		"Bind": FreeAddr(t, "127.0.0.1"), "Syslog": "127.0.0.1:" + strconv.Itoa(FreeUDPPort(t, "127.0.0.1")), "Port": wp.port}
+	wp.profile = filepath.Join(wp.dir, "profile.toml")
+	var b strings.Builder
+	if err := template.Must(template.New("profile").Parse(watchProfile)).Execute(&b, wp.data); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, wp.profile, b.String())
+	wp.persist = &watch.FilePersister{Profile: wp.profile, HAProxy: hversion.MustParse("2.6"),
+		Target: apply.LocalTarget{Root: wp.root}, Valid: apply.HAProxy{Binary: wp.bin}}
+	// The first file: the profile's own server.
+	if err := wp.persist.Persist(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	wp.cfg = filepath.Join(wp.root, "etc/haproxy/haproxy.cfg")
+	wp.h = StartHAProxy(t, wp.bin, wp.cfg, wp.data["Socket"].(string), wp.data["Bind"].(string))
+	return wp
+}
+
 // TestWatchDNS: a real HAProxy 2.6 whose backend follows SRV records of a real dnsmasq
 // through harpy watch: a new target is added at run time and takes traffic, a removed
 // one is drained and deleted, a DNS outage changes nothing, the file on disk always
 // passes haproxy -c and holds what runs, and a restarted watcher changes nothing.
 func TestWatchDNS(t *testing.T) {
 	Long(t)
-	bin := DebianHAProxy(t)
-	port := FreePortOn(t, "127.0.0.11", "127.0.0.12")
-	webServer(t, "web1", fmt.Sprintf("127.0.0.11:%d", port))
-	webServer(t, "web2", fmt.Sprintf("127.0.0.12:%d", port))
-
-	dir := MkdirAll(t, filepath.Join(t.TempDir(), "watch"))
-	root := MkdirAll(t, filepath.Join(dir, "root"))
-	data := map[string]any{"Tmp": os.TempDir(), "Dir": dir, "Socket": filepath.Join(SocketDir(t), "stats"),
-		"Bind": FreeAddr(t, "127.0.0.1"), "Syslog": "127.0.0.1:" + strconv.Itoa(FreeUDPPort(t, "127.0.0.1")), "Port": port}
-	profile := filepath.Join(dir, "profile.toml")
-	var b strings.Builder
-	if err := template.Must(template.New("profile").Parse(watchProfile)).Execute(&b, data); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, profile, b.String())
-
-	persist := &watch.FilePersister{Profile: profile, HAProxy: hversion.MustParse("2.6"),
-		Target: apply.LocalTarget{Root: root}, Valid: apply.HAProxy{Binary: bin}}
-	ctx := t.Context()
-	// The first file: the profile's own server.
-	if err := persist.Persist(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(root, "etc/haproxy/haproxy.cfg")
-	h := StartHAProxy(t, bin, cfg, data["Socket"].(string), data["Bind"].(string))
-
+	wp := startWatchedProxy(t)
+	bin, port, dir, root, profile, persist, h, data, cfg, ctx := wp.bin, wp.port, wp.dir, wp.root, wp.profile, wp.persist, wp.h, wp.data, wp.cfg, t.Context()
 	dnsPort := FreeUDPPort(t, "127.0.0.1")
 	dns := StartDnsmasqConf(t, dnsPort, srvConf(port, "web1.test", "web2.test"))
 	src := &discovery.DNS{Name: "_http._tcp.app.test", Kind: "srv", Servers: []string{fmt.Sprintf("127.0.0.1:%d", dnsPort)}, Timeout: 300 * time.Millisecond}
@@ -231,5 +245,64 @@ func fileHolds(t *testing.T, bin, cfg string, names ...string) {
 		if !strings.Contains(c, "server "+n) {
 			t.Errorf("%s lacks server %s:\n%s", cfg, n, c)
 		}
+	}
+}
+
+// TestWatchConsul: the same backend following the Consul catalog of a real agent:
+// register → traffic, a failing check → drained and gone, deregistered → gone,
+// the agent stopped → the pool kept and serving.
+func TestWatchConsul(t *testing.T) {
+	Long(t)
+	wp := startWatchedProxy(t)
+	ctx := t.Context()
+	agent := StartConsul(t)
+	cfg := consulapi.DefaultConfig()
+	cfg.Address = agent.HTTP
+	cl, err := consulapi.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	register := func(node, ip string) {
+		t.Helper()
+		// The service ID names the server (node names are the agent's own here).
+		if err := cl.Agent().ServiceRegister(&consulapi.AgentServiceRegistration{ID: node, Name: "app", Port: wp.port, Address: ip,
+			Check: &consulapi.AgentServiceCheck{CheckID: "check-" + node, TTL: "10m", Status: consulapi.HealthPassing}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	register("web1.test", "127.0.0.11")
+	src := &discovery.Consul{Service: "app", Address: agent.HTTP, Wait: 10 * time.Second}
+	w := &watch.Watcher{Runtime: &watch.HAProxy{Client: wp.h.API}, Persister: wp.persist,
+		Backends: []watch.Backend{{Name: "app", Source: src, Blocking: true, DrainTimeout: 5 * time.Second,
+			Check: watch.Check{Enabled: true, Inter: "200ms", Fall: 1, Rise: 1}}}}
+	bind := wp.data["Bind"].(string)
+
+	// web1 is already in the file under the name Consul gives it: nothing to do.
+	if changes, err := w.Once(ctx); err != nil || len(changes) != 0 {
+		t.Fatalf("first round: %v %+v", err, changes)
+	}
+	register("web2.test", "127.0.0.12")
+	if changes, err := w.Once(ctx); err != nil || len(changes) != 1 || changes[0].Kind != watch.Add {
+		t.Fatalf("registered: %v %+v", err, changes)
+	}
+	waitServed(t, bind, "web2")
+
+	if err := cl.Agent().UpdateTTL("check-web1.test", "down", consulapi.HealthCritical); err != nil {
+		t.Fatal(err)
+	}
+	if changes, err := w.Once(ctx); err != nil || len(changes) != 1 || changes[0].Kind != watch.Remove {
+		t.Fatalf("failing check: %v %+v", err, changes)
+	}
+	if got := served(t, bind, 20); got["web2"] != 20 {
+		t.Errorf("after the failing check: %v, want all on web2", got)
+	}
+	fileHolds(t, wp.bin, wp.cfg, "web2.test_")
+
+	agent.Stop()
+	if changes, _ := w.Once(ctx); len(changes) != 0 {
+		t.Errorf("Consul stopped: changes %+v", changes)
+	}
+	if got := served(t, bind, 10); got["web2"] != 10 {
+		t.Errorf("Consul stopped: %v, want the pool kept", got)
 	}
 }
