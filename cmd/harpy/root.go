@@ -93,6 +93,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newCheckCmd(),
 		newSpecCmd(),
 		newRepoCmd(),
+		newStatCmd(), newServerCmd(),
 	)
 	for _, c := range root.Commands() {
 		typedArgs(c)
