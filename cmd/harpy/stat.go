@@ -319,9 +319,3 @@ func watchStat(ctx context.Context, w io.Writer, api *runtimeapi.Client, backend
 	}
 }
 
-// isTerminal: the live view only on a terminal.
-func isTerminal(w io.Writer) bool { return false }
-
-func watchTerminal(ctx context.Context, w io.Writer, api *runtimeapi.Client, backend string, interval time.Duration) error {
-	return nil
-}
