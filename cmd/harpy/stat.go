@@ -318,4 +318,3 @@ func watchStat(ctx context.Context, w io.Writer, api *runtimeapi.Client, backend
 		}
 	}
 }
-
