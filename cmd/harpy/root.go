@@ -93,6 +93,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newCheckCmd(),
 		newSpecCmd(),
 		newRepoCmd(),
+		newStatCmd(),
+		newServerCmd(),
 		newWatchCmd(),
 	)
 	for _, c := range root.Commands() {
