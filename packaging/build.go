@@ -1,7 +1,6 @@
 package packaging
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/goreleaser/chglog"
 	"github.com/goreleaser/nfpm/v2"
 	_ "github.com/goreleaser/nfpm/v2/deb" // registers "deb"
@@ -30,20 +28,15 @@ func Build(ctx context.Context, o Options) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOutDir(o.OutDir); err != nil {
+	if err := makeOutDir(o.OutDir); err != nil {
 		return nil, err
-	}
-	if o.SignKey != "" {
-		if err := checkSigningKey(o.SignKey, o.SignPassphrase); err != nil {
-			return nil, err
-		}
 	}
 	if slices.Contains(o.Formats, "rpm") {
 		o.noteDist()
 	}
 	scratch, err := os.MkdirTemp("", "harpy-package-")
 	if err != nil {
-		return nil, fmt.Errorf("package %s: scratch directory: %w", o.describe(), err)
+		return nil, fmt.Errorf("%s: scratch directory: %w", o.describe(), err)
 	}
 	defer os.RemoveAll(scratch)
 
@@ -62,7 +55,7 @@ func Build(ctx context.Context, o Options) ([]string, error) {
 		info, name, err := nfpmInfo(ctx, o, format, filepath.Join(scratch, format))
 		if err != nil {
 			cleanup()
-			return nil, fmt.Errorf("package %s as %s: %w", o.describe(), format, err)
+			return nil, fmt.Errorf("%s as %s: %w", o.describe(), format, err)
 		}
 		tmp, err := writeTemp(o.OutDir, name, func(f *os.File) error {
 			p, err := nfpm.Get(format)
@@ -73,7 +66,7 @@ func Build(ctx context.Context, o Options) ([]string, error) {
 		})
 		if err != nil {
 			cleanup()
-			return nil, fmt.Errorf("package %s as %s: %w", o.describe(), format, err)
+			return nil, fmt.Errorf("%s as %s: %w", o.describe(), format, err)
 		}
 		made = append(made, done{tmp, filepath.Join(o.OutDir, name)})
 	}
@@ -83,7 +76,7 @@ func Build(ctx context.Context, o Options) ([]string, error) {
 			for _, r := range made[i:] {
 				os.Remove(r.tmp)
 			}
-			return out, fmt.Errorf("package %s: move into place: %w", o.describe(), err)
+			return out, fmt.Errorf("%s: move into place: %w", o.describe(), err)
 		}
 		out = append(out, d.final)
 	}
@@ -256,21 +249,6 @@ func writeChangelog(path string, o Options, version string) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
-// checkOutDir makes the output directory and proves it takes a file.
-func checkOutDir(dir string) error {
-	h := "pass --out with a directory you can write to"
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return hint.With(fmt.Errorf("output directory %s: %w", dir, err), "%s", h)
-	}
-	f, err := os.CreateTemp(dir, ".harpy-probe-*")
-	if err != nil {
-		return hint.With(fmt.Errorf("output directory %s is not writable: %w", dir, err), "%s", h)
-	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
-}
-
 // writeTemp writes through fill into a hidden temporary file next to the
 // final name and returns its path; on any error the temporary file is gone.
 func writeTemp(dir, name string, fill func(*os.File) error) (string, error) {
@@ -298,46 +276,6 @@ func writeTemp(dir, name string, fill func(*os.File) error) (string, error) {
 		return "", err
 	}
 	return tmp, nil
-}
-
-// checkSigningKey fails early, with a clear message, on a key nfpm could not
-// sign with: unreadable, not PGP, no private signing key, wrong passphrase.
-func checkSigningKey(path, passphrase string) error {
-	h := "pass an ASCII-armored PGP private key (gpg --armor --export-secret-keys ID > key.asc) and its passphrase"
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return hint.With(fmt.Errorf("signing key: %w", err), "%s", h)
-	}
-	var list openpgp.EntityList
-	if bytes.Contains(b, []byte("-----BEGIN PGP")) {
-		list, err = openpgp.ReadArmoredKeyRing(bytes.NewReader(b))
-	} else {
-		list, err = openpgp.ReadKeyRing(bytes.NewReader(b))
-	}
-	if err != nil {
-		return hint.With(fmt.Errorf("signing key %s: not a PGP key: %w", path, err), "%s", h)
-	}
-	var key *openpgp.Entity
-	for _, e := range list {
-		if e.PrivateKey != nil && e.PrivateKey.CanSign() {
-			if key != nil {
-				return hint.With(fmt.Errorf("signing key %s: more than one signing key", path), "export just one key")
-			}
-			key = e
-		}
-	}
-	if key == nil {
-		return hint.With(fmt.Errorf("signing key %s: no private signing key (a public key?)", path), "%s", h)
-	}
-	if key.PrivateKey.Encrypted {
-		if passphrase == "" {
-			return hint.With(fmt.Errorf("signing key %s is encrypted and no passphrase was given", path), "set the passphrase (HARPY_SIGN_PASSPHRASE)")
-		}
-		if err := key.PrivateKey.Decrypt([]byte(passphrase)); err != nil {
-			return hint.With(fmt.Errorf("signing key %s: wrong passphrase: %w", path, err), "check the passphrase")
-		}
-	}
-	return nil
 }
 
 // rpmISA is rpm's %{_isa} name of an arch (without the parentheses).

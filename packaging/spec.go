@@ -33,7 +33,7 @@ func ExportSpec(ctx context.Context, o Options, dir string) (*SpecResult, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOutDir(dir); err != nil {
+	if err := makeOutDir(dir); err != nil {
 		return nil, err
 	}
 	o.noteDist()
