@@ -149,7 +149,9 @@ func (o Options) fill() Options {
 		o.Formats = []string{"rpm"}
 	}
 	o.Summary = cmpOr(o.Summary, defaultSummary)
-	o.Description = cmpOr(o.Description, defaultDescription)
+	if strings.TrimSpace(o.Description) == "" {
+		o.Description = defaultDescription
+	}
 	o.License = cmpOr(o.License, defaultLicense)
 	o.URL = cmpOr(o.URL, defaultURL)
 	o.Vendor = cmpOr(o.Vendor, defaultVendor)

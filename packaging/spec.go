@@ -133,12 +133,12 @@ func specText(o Options, l *pkgLayout, source string) string {
 	p("Name:           %s\n", o.Name)
 	p("Version:        %s\n", o.Version)
 	p("Release:        %s\n", o.rpmRelease())
-	p("Summary:        %s\n", o.Summary)
-	p("License:        %s\n", o.License)
-	p("URL:            %s\n", o.URL)
-	p("Vendor:         %s\n", o.Vendor)
-	p("Packager:       %s\n", o.Packager)
-	p("Group:          %s\n", o.Group)
+	p("Summary:        %s\n", escapeSpec(o.Summary))
+	p("License:        %s\n", escapeSpec(o.License))
+	p("URL:            %s\n", escapeSpec(o.URL))
+	p("Vendor:         %s\n", escapeSpec(o.Vendor))
+	p("Packager:       %s\n", escapeSpec(o.Packager))
+	p("Group:          %s\n", escapeSpec(o.Group))
 	p("ExclusiveArch:  %s\n", o.Arch)
 	p("Source0:        %s\n", source)
 	// rpmbuild derives the ELF and /bin/sh requirements itself; these are the scriptlets' tools.
@@ -177,7 +177,7 @@ func specText(o Options, l *pkgLayout, source string) string {
 	}
 	p("\n%%changelog\n")
 	for _, c := range o.Changelog {
-		p("* %s %s - %s-%s\n", c.Time.UTC().Format("Mon Jan 02 2006"), c.Author, o.Version, o.rpmRelease())
+		p("* %s %s - %s-%s\n", c.Time.UTC().Format("Mon Jan 02 2006"), escapeSpec(c.Author), o.Version, o.rpmRelease())
 		for _, line := range strings.Split(strings.TrimSpace(c.Text), "\n") {
 			if line = strings.TrimSpace(line); line != "" {
 				p("- %s\n", escapeSpec(line))
@@ -187,5 +187,6 @@ func specText(o Options, l *pkgLayout, source string) string {
 	return b.String()
 }
 
-// escapeSpec keeps rpm from expanding % in scriptlets and changelog text.
+// escapeSpec keeps rpm from expanding % in tag values, the description, scriptlets
+// and changelog text: rpmbuild expands macros on every line, %(…) runs a shell.
 func escapeSpec(s string) string { return strings.ReplaceAll(s, "%", "%%") }

@@ -173,7 +173,7 @@ func checkURL(s string) error {
 		return hint.With(fmt.Errorf("URL: %q %s", s, why), "%s", h)
 	}
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(s, " \"'<>\\`%") {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(s, " \"'<>\\`") {
 		return hint.With(fmt.Errorf("URL: %q is not an http or https URL", s), "%s", h)
 	}
 	return nil
