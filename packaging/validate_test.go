@@ -429,3 +429,59 @@ func checkSpec(t *testing.T, path string, o Options) {
 		t.Errorf("spec %%changelog has %d entries, want %d\n%s", entries, len(o.Changelog), b)
 	}
 }
+
+// TestMetadataRealTools: metadata that harpy accepts but that looks like structure
+// (%, macros, "Field:" lines, blank lines, non-ASCII) reaches the real tools' view of
+// the .deb and the exported .spec unchanged, and adds nothing.
+func TestMetadataRealTools(t *testing.T) {
+	o := fakeOptions(t)
+	o.Formats = []string{"deb"}
+	o.Vendor = "50% off %{name} %(touch /tmp/harpy-pwned)"
+	o.Packager = "Zoë Ops <ops@localhost>"
+	o.Summary = "proxy: %post Requires: evil"
+	o.License = "GPLv2+ %%{nil}"
+	o.URL = "https://www.haproxy.org/a%20b"
+	o.Description = "First line.\nPre-Depends: evil\n\n.\nRequires: evil %{name} %(id)\n  Provides: x"
+	paths, err := Build(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := o.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := run(t, "dpkg-deb", "-f", paths[0], "Maintainer", "Homepage", "Pre-Depends", "Provides")
+	if want := "Maintainer: " + o.Packager + "\nHomepage: " + o.URL + "\n"; got != want {
+		t.Errorf("dpkg-deb -f:\n got %q\nwant %q", got, want)
+	}
+	res, err := ExportSpec(t.Context(), o, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := run(t, "rpmspec", "-q", "--srpm", "--qf", "%{VENDOR}|%{PACKAGER}|%{SUMMARY}|%{LICENSE}|%{URL}|[%{REQUIRES},]|[%{PROVIDES},]\n", res.Spec)
+	want := fmt.Sprintf("%s|%s|%s|%s|%s||%s,\n", o.Vendor, o.Packager, o.Summary, o.License, o.URL, full.Name)
+	if q != want {
+		t.Errorf("rpmspec -q:\n got %q\nwant %q", q, want)
+	}
+	desc := run(t, "rpmspec", "-q", "--srpm", "--qf", "%{DESCRIPTION}", res.Spec)
+	if desc != full.Description {
+		t.Errorf("rpmspec description:\n got %q\nwant %q", desc, full.Description)
+	}
+	if _, err := os.Stat("/tmp/harpy-pwned"); err == nil {
+		t.Error("rpmspec ran the %(…) in a field")
+	}
+	// rpmbuild makes the package with exactly the scriptlets' Requires.
+	top := t.TempDir()
+	run(t, "rpmbuild", "-bb", "--nodeps", "--quiet", "--define", "_topdir "+top,
+		"--define", "_sourcedir "+filepath.Dir(res.Spec), res.Spec)
+	rpms, _ := filepath.Glob(filepath.Join(top, "RPMS", "*", "*.rpm"))
+	if len(rpms) != 1 {
+		t.Fatalf("rpmbuild made %v", rpms)
+	}
+	if reqs := run(t, "rpm", "-qp", "--requires", rpms[0]); strings.Contains(reqs, "evil") {
+		t.Errorf("rpm -qp --requires:\n%s", reqs)
+	}
+	if v := run(t, "rpm", "-qp", "--qf", "%{VENDOR}", rpms[0]); v != o.Vendor {
+		t.Errorf("built vendor %q, want %q", v, o.Vendor)
+	}
+}
