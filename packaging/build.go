@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"harpy/hint"
+	"harpy/safefile"
 )
 
 // Build makes one package per format from the staged tree and returns their
@@ -40,45 +41,43 @@ func Build(ctx context.Context, o Options) ([]string, error) {
 	}
 	defer os.RemoveAll(scratch)
 
-	type done struct{ tmp, final string }
-	var made []done
-	cleanup := func() {
-		for _, d := range made {
-			os.Remove(d.tmp)
+	// Every package is written under a temporary name and committed only when all
+	// formats succeeded; Abort after Commit does nothing.
+	var files []*safefile.File
+	var targets []string
+	defer func() {
+		for _, f := range files {
+			f.Abort()
 		}
-	}
+	}()
 	for _, format := range o.Formats {
 		if err := ctx.Err(); err != nil {
-			cleanup()
 			return nil, err
 		}
 		info, name, err := nfpmInfo(ctx, o, format, filepath.Join(scratch, format))
 		if err != nil {
-			cleanup()
 			return nil, fmt.Errorf("%s as %s: %w", o.describe(), format, err)
 		}
-		tmp, err := writeTemp(o.OutDir, name, func(f *os.File) error {
-			p, err := nfpm.Get(format)
-			if err != nil {
-				return err
-			}
-			return p.Package(nfpm.WithDefaults(info), f)
-		})
+		target := filepath.Join(o.OutDir, name)
+		f, err := createOut(target)
 		if err != nil {
-			cleanup()
-			return nil, fmt.Errorf("%s as %s: %w", o.describe(), format, err)
+			return nil, err
 		}
-		made = append(made, done{tmp, filepath.Join(o.OutDir, name)})
+		files, targets = append(files, f), append(targets, target)
+		p, err := nfpm.Get(format)
+		if err == nil {
+			err = p.Package(nfpm.WithDefaults(info), f)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s as %s: %w", o.describe(), format, signingHint(err))
+		}
 	}
 	var out []string
-	for i, d := range made {
-		if err := os.Rename(d.tmp, d.final); err != nil {
-			for _, r := range made[i:] {
-				os.Remove(r.tmp)
-			}
-			return out, fmt.Errorf("%s: move into place: %w", o.describe(), err)
+	for i, f := range files {
+		if err := f.Commit(); err != nil {
+			return out, fmt.Errorf("%s: %w", o.describe(), err)
 		}
-		out = append(out, d.final)
+		out = append(out, targets[i])
 	}
 	return out, nil
 }
@@ -249,33 +248,22 @@ func writeChangelog(path string, o Options, version string) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
-// writeTemp writes through fill into a hidden temporary file next to the
-// final name and returns its path; on any error the temporary file is gone.
-func writeTemp(dir, name string, fill func(*os.File) error) (string, error) {
-	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
+// createOut starts writing an output file atomically (see safefile.Create).
+func createOut(target string) (*safefile.File, error) {
+	f, err := safefile.Create(target, 0o644)
 	if err != nil {
-		return "", hint.With(fmt.Errorf("create in %s: %w", dir, err), "pass --out with a directory you can write to")
+		return nil, hint.With(fmt.Errorf("create in %s: %w", filepath.Dir(target), err), "pass --out with a directory you can write to")
 	}
-	tmp := f.Name()
-	err = fill(f)
-	if err == nil {
-		err = f.Sync()
+	return f, nil
+}
+
+// signingHint points a signing failure at the key.
+func signingHint(err error) error {
+	var se *nfpm.ErrSigningFailure
+	if errors.As(err, &se) {
+		return hint.With(err, "check --sign-key and its passphrase")
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		var se *nfpm.ErrSigningFailure
-		if errors.As(err, &se) {
-			return "", hint.With(err, "check --sign-key and its passphrase")
-		}
-		return "", err
-	}
-	return tmp, nil
+	return err
 }
 
 // rpmISA is rpm's %{_isa} name of an arch (without the parentheses).

@@ -47,25 +47,28 @@ func ExportSpec(ctx context.Context, o Options, dir string) (*SpecResult, error)
 		return nil, fmt.Errorf("export spec %s: %w", o.describe(), err)
 	}
 	srcName := fmt.Sprintf("%s-%s-%s-files.tar.gz", o.Name, o.Version, o.rpmRelease())
-	src, err := writeTemp(dir, srcName, func(f *os.File) error { return writeFilesTarball(f, l.entries, o.mtime().Unix()) })
+	res := &SpecResult{Spec: filepath.Join(dir, o.Name+".spec"), Sources: []string{filepath.Join(dir, srcName)}}
+	src, err := createOut(res.Sources[0])
 	if err != nil {
+		return nil, fmt.Errorf("export spec: %w", err)
+	}
+	defer src.Abort()
+	if err := writeFilesTarball(src, l.entries, o.mtime().Unix()); err != nil {
 		return nil, fmt.Errorf("export spec: %s: %w", srcName, err)
 	}
-	spec := specText(o, l, srcName)
-	specName := o.Name + ".spec"
-	tmpSpec, err := writeTemp(dir, specName, func(f *os.File) error { _, err := f.WriteString(spec); return err })
+	spec, err := createOut(res.Spec)
 	if err != nil {
-		os.Remove(src)
 		return nil, fmt.Errorf("export spec: %w", err)
 	}
-	res := &SpecResult{Spec: filepath.Join(dir, specName), Sources: []string{filepath.Join(dir, srcName)}}
-	if err := os.Rename(src, res.Sources[0]); err != nil {
-		os.Remove(src)
-		os.Remove(tmpSpec)
+	defer spec.Abort()
+	if _, err := spec.WriteString(specText(o, l, srcName)); err != nil {
 		return nil, fmt.Errorf("export spec: %w", err)
 	}
-	if err := os.Rename(tmpSpec, res.Spec); err != nil {
-		os.Remove(tmpSpec)
+	// The source first: a spec in place always has its source.
+	if err := src.Commit(); err != nil {
+		return nil, fmt.Errorf("export spec: %w", err)
+	}
+	if err := spec.Commit(); err != nil {
 		return nil, fmt.Errorf("export spec: %w", err)
 	}
 	return res, nil

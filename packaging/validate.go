@@ -259,7 +259,7 @@ func checkOutDir(dir string) error {
 		case err == nil:
 			f, err := os.CreateTemp(p, ".harpy-probe-*")
 			if err != nil {
-				return hint.With(fmt.Errorf("--out %s: cannot write in %s: %w", dir, p, errors.Unwrap(err)), "%s", h)
+				return hint.With(fmt.Errorf("--out %s: %s is not writable: %w", dir, p, errors.Unwrap(err)), "%s", h)
 			}
 			f.Close()
 			return os.Remove(f.Name())

@@ -76,7 +76,7 @@ func TestValidate(t *testing.T) {
 		{"sign key not PGP", func(o *Options) { o.SignKey = file }, `not a PGP key`},
 		{"out is a file", func(o *Options) { o.OutDir = file }, `--out ` + file + `: ` + file + ` is not a directory`},
 		{"out under a file", func(o *Options) { o.OutDir = filepath.Join(file, "sub") }, `--out ` + file + `/sub: `},
-		{"out unwritable", func(o *Options) { o.OutDir = "/proc/harpy-out" }, `--out /proc/harpy-out: cannot write in /proc`},
+		{"out unwritable", func(o *Options) { o.OutDir = "/proc/harpy-out" }, `--out /proc/harpy-out: /proc is not writable`},
 		{"out missing", func(o *Options) { o.OutDir = "" }, `--out: no output directory given`},
 		{"no config", func(o *Options) { o.Config = nil }, `no haproxy.cfg given`},
 		{"maintainer newline", func(o *Options) { o.Maintainer = "M <m@x>\nPre-Depends: evil" }, `--maintainer: "M <m@x>\nPre-Depends: evil" holds a line break`},
@@ -483,5 +483,36 @@ func TestMetadataRealTools(t *testing.T) {
 	}
 	if v := run(t, "rpm", "-qp", "--qf", "%{VENDOR}", rpms[0]); v != o.Vendor {
 		t.Errorf("built vendor %q, want %q", v, o.Vendor)
+	}
+}
+
+// TestOutputsOnly: Build and ExportSpec leave exactly their outputs in the directory
+// (no temporary files), and a cancelled Build leaves nothing.
+func TestOutputsOnly(t *testing.T) {
+	o := fakeOptions(t)
+	o.Formats = []string{"rpm", "deb"}
+	paths, err := Build(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ExportSpec(t.Context(), o, o.OutDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(paths, res.Spec, res.Sources[0])
+	got, _ := filepath.Glob(filepath.Join(o.OutDir, "*"))
+	hidden, _ := filepath.Glob(filepath.Join(o.OutDir, ".*"))
+	slices.Sort(want)
+	if !slices.Equal(got, want) || len(hidden) > 0 {
+		t.Errorf("out dir holds %v %v, want %v", got, hidden, want)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	o.OutDir = t.TempDir()
+	if _, err := Build(ctx, o); err == nil {
+		t.Fatal("a cancelled Build succeeded")
+	}
+	if ents, _ := os.ReadDir(o.OutDir); len(ents) > 0 {
+		t.Errorf("a cancelled Build left %v", ents)
 	}
 }
