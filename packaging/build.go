@@ -2,7 +2,6 @@ package packaging
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,9 +10,7 @@ import (
 
 	"github.com/goreleaser/chglog"
 	"github.com/goreleaser/nfpm/v2"
-	_ "github.com/goreleaser/nfpm/v2/deb" // registers "deb"
 	"github.com/goreleaser/nfpm/v2/files"
-	_ "github.com/goreleaser/nfpm/v2/rpm" // registers "rpm"
 	"go.yaml.in/yaml/v3"
 
 	"harpy/hint"
@@ -155,72 +152,14 @@ func nfpmInfo(ctx context.Context, o Options, format, scratch string) (*nfpm.Inf
 	}
 	switch format {
 	case "rpm":
-		reqs, err := rpmRequires(l)
-		if err != nil {
-			return nil, "", err
-		}
-		// What rpmbuild adds by itself: the config() and ISA-qualified provides.
-		evr := o.Version + "-" + release
-		// (rpmbuild's own config() Requires carries a flag nfpm cannot set;
-		// without it rpmlint calls it requires-on-release, so it is left out.)
-		info.Depends = reqs
-		info.Provides = []string{"config(" + o.Name + ") = " + evr}
-		if isa := rpmISA(o.Arch); isa != "" {
-			info.Provides = append(info.Provides, o.Name+"("+isa+") = "+evr)
-		}
-		info.RPM = nfpm.RPM{
-			Arch:        o.Arch,
-			BuildHost:   o.BuildHost,
-			Group:       o.Group,
-			Summary:     o.Summary,
-			Compression: o.Compression,
-			Packager:    o.Packager,
-		}
-		if o.SignKey != "" {
-			info.RPM.Signature.KeyFile = o.SignKey
-			info.RPM.Signature.KeyPassphrase = o.SignPassphrase
-		}
+		err = rpmInfo(info, o, l, release)
 	case "deb":
-		info.Arch = debArch(o.Arch)
-		var sonames []string
-		for _, f := range l.elfFiles {
-			n, err := elfNeeded(f)
-			if err != nil {
-				return nil, "", err
-			}
-			sonames = append(sonames, n...)
-		}
-		deps, err := debDepends(ctx, sonames)
-		if err != nil {
-			return nil, "", err
-		}
-		if deps == nil && len(sonames) > 0 {
-			fmt.Fprintln(o.Notes, "note: no dpkg on this host: the .deb declares no library Depends")
-		}
-		info.Depends = append(deps, "passwd")
-		// Debian's first description line is the synopsis.
-		info.Description = o.Summary + "\n" + o.Description
-		info.Section = "net"
-		info.Priority = "optional"
-		info.Deb = nfpm.Deb{Arch: info.Arch, Compression: "xz"}
+		err = debInfo(ctx, info, o, l)
+	}
+	if err != nil {
+		return nil, "", err
 	}
 	return info, fileName(o, format), nil
-}
-
-// rpmRequires is what rpmbuild would generate for these files (ELF sonames and
-// symbol versions, /bin/sh for the scriptlets) plus what the scriptlets call.
-func rpmRequires(l *pkgLayout) ([]string, error) {
-	reqs := []string{"/bin/sh"}
-	for _, f := range l.elfFiles {
-		r, err := elfRequires(f)
-		if err != nil {
-			return nil, err
-		}
-		reqs = append(reqs, r...)
-	}
-	reqs = append(reqs, l.dist.requires...)
-	slices.Sort(reqs)
-	return slices.Compact(reqs), nil
 }
 
 func writeChangelog(path string, o Options, version string) error {
@@ -255,39 +194,4 @@ func createOut(target string) (*safefile.File, error) {
 		return nil, hint.With(fmt.Errorf("create in %s: %w", filepath.Dir(target), err), "pass --out with a directory you can write to")
 	}
 	return f, nil
-}
-
-// signingHint points a signing failure at the key.
-func signingHint(err error) error {
-	var se *nfpm.ErrSigningFailure
-	if errors.As(err, &se) {
-		return hint.With(err, "check --sign-key and its passphrase")
-	}
-	return err
-}
-
-// rpmISA is rpm's %{_isa} name of an arch (without the parentheses).
-func rpmISA(arch string) string {
-	switch arch {
-	case "x86_64":
-		return "x86-64"
-	case "aarch64":
-		return "aarch-64"
-	case "i686":
-		return "x86-32"
-	case "ppc64le":
-		return "ppc-64"
-	case "s390x":
-		return "s390-64"
-	}
-	return ""
-}
-
-// noteDist says so when the RPM's dist is not this host's.
-func (o Options) noteDist() {
-	if host, err := HostDist(); err == nil {
-		if note := DistNote(o.Dist, host); note != "" {
-			fmt.Fprintln(o.Notes, note)
-		}
-	}
 }
