@@ -1,24 +1,20 @@
 package packaging
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/goreleaser/chglog"
 	"github.com/goreleaser/nfpm/v2"
-	_ "github.com/goreleaser/nfpm/v2/deb" // registers "deb"
 	"github.com/goreleaser/nfpm/v2/files"
-	_ "github.com/goreleaser/nfpm/v2/rpm" // registers "rpm"
 	"go.yaml.in/yaml/v3"
 
 	"harpy/hint"
+	"harpy/safefile"
 )
 
 // Build makes one package per format from the staged tree and returns their
@@ -30,62 +26,55 @@ func Build(ctx context.Context, o Options) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOutDir(o.OutDir); err != nil {
+	if err := makeOutDir(o.OutDir); err != nil {
 		return nil, err
-	}
-	if o.SignKey != "" {
-		if err := checkSigningKey(o.SignKey, o.SignPassphrase); err != nil {
-			return nil, err
-		}
 	}
 	if slices.Contains(o.Formats, "rpm") {
 		o.noteDist()
 	}
 	scratch, err := os.MkdirTemp("", "harpy-package-")
 	if err != nil {
-		return nil, fmt.Errorf("package %s: scratch directory: %w", o.describe(), err)
+		return nil, fmt.Errorf("%s: scratch directory: %w", o.describe(), err)
 	}
 	defer os.RemoveAll(scratch)
 
-	type done struct{ tmp, final string }
-	var made []done
-	cleanup := func() {
-		for _, d := range made {
-			os.Remove(d.tmp)
+	// Every package is written under a temporary name and committed only when all
+	// formats succeeded; Abort after Commit does nothing.
+	var files []*safefile.File
+	var targets []string
+	defer func() {
+		for _, f := range files {
+			f.Abort()
 		}
-	}
+	}()
 	for _, format := range o.Formats {
 		if err := ctx.Err(); err != nil {
-			cleanup()
 			return nil, err
 		}
 		info, name, err := nfpmInfo(ctx, o, format, filepath.Join(scratch, format))
 		if err != nil {
-			cleanup()
-			return nil, fmt.Errorf("package %s as %s: %w", o.describe(), format, err)
+			return nil, fmt.Errorf("%s as %s: %w", o.describe(), format, err)
 		}
-		tmp, err := writeTemp(o.OutDir, name, func(f *os.File) error {
-			p, err := nfpm.Get(format)
-			if err != nil {
-				return err
-			}
-			return p.Package(nfpm.WithDefaults(info), f)
-		})
+		target := filepath.Join(o.OutDir, name)
+		f, err := createOut(target)
 		if err != nil {
-			cleanup()
-			return nil, fmt.Errorf("package %s as %s: %w", o.describe(), format, err)
+			return nil, err
 		}
-		made = append(made, done{tmp, filepath.Join(o.OutDir, name)})
+		files, targets = append(files, f), append(targets, target)
+		p, err := nfpm.Get(format)
+		if err == nil {
+			err = p.Package(nfpm.WithDefaults(info), f)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s as %s: %w", o.describe(), format, signingHint(err))
+		}
 	}
 	var out []string
-	for i, d := range made {
-		if err := os.Rename(d.tmp, d.final); err != nil {
-			for _, r := range made[i:] {
-				os.Remove(r.tmp)
-			}
-			return out, fmt.Errorf("package %s: move into place: %w", o.describe(), err)
+	for i, f := range files {
+		if err := f.Commit(); err != nil {
+			return out, fmt.Errorf("%s: %w", o.describe(), err)
 		}
-		out = append(out, d.final)
+		out = append(out, targets[i])
 	}
 	return out, nil
 }
@@ -163,72 +152,14 @@ func nfpmInfo(ctx context.Context, o Options, format, scratch string) (*nfpm.Inf
 	}
 	switch format {
 	case "rpm":
-		reqs, err := rpmRequires(l)
-		if err != nil {
-			return nil, "", err
-		}
-		// What rpmbuild adds by itself: the config() and ISA-qualified provides.
-		evr := o.Version + "-" + release
-		// (rpmbuild's own config() Requires carries a flag nfpm cannot set;
-		// without it rpmlint calls it requires-on-release, so it is left out.)
-		info.Depends = reqs
-		info.Provides = []string{"config(" + o.Name + ") = " + evr}
-		if isa := rpmISA(o.Arch); isa != "" {
-			info.Provides = append(info.Provides, o.Name+"("+isa+") = "+evr)
-		}
-		info.RPM = nfpm.RPM{
-			Arch:        o.Arch,
-			BuildHost:   o.BuildHost,
-			Group:       o.Group,
-			Summary:     o.Summary,
-			Compression: o.Compression,
-			Packager:    o.Packager,
-		}
-		if o.SignKey != "" {
-			info.RPM.Signature.KeyFile = o.SignKey
-			info.RPM.Signature.KeyPassphrase = o.SignPassphrase
-		}
+		err = rpmInfo(info, o, l, release)
 	case "deb":
-		info.Arch = debArch(o.Arch)
-		var sonames []string
-		for _, f := range l.elfFiles {
-			n, err := elfNeeded(f)
-			if err != nil {
-				return nil, "", err
-			}
-			sonames = append(sonames, n...)
-		}
-		deps, err := debDepends(ctx, sonames)
-		if err != nil {
-			return nil, "", err
-		}
-		if deps == nil && len(sonames) > 0 {
-			fmt.Fprintln(o.Notes, "note: no dpkg on this host: the .deb declares no library Depends")
-		}
-		info.Depends = append(deps, "passwd")
-		// Debian's first description line is the synopsis.
-		info.Description = o.Summary + "\n" + o.Description
-		info.Section = "net"
-		info.Priority = "optional"
-		info.Deb = nfpm.Deb{Arch: info.Arch, Compression: "xz"}
+		err = debInfo(ctx, info, o, l)
+	}
+	if err != nil {
+		return nil, "", err
 	}
 	return info, fileName(o, format), nil
-}
-
-// rpmRequires is what rpmbuild would generate for these files (ELF sonames and
-// symbol versions, /bin/sh for the scriptlets) plus what the scriptlets call.
-func rpmRequires(l *pkgLayout) ([]string, error) {
-	reqs := []string{"/bin/sh"}
-	for _, f := range l.elfFiles {
-		r, err := elfRequires(f)
-		if err != nil {
-			return nil, err
-		}
-		reqs = append(reqs, r...)
-	}
-	reqs = append(reqs, l.dist.requires...)
-	slices.Sort(reqs)
-	return slices.Compact(reqs), nil
 }
 
 func writeChangelog(path string, o Options, version string) error {
@@ -256,112 +187,11 @@ func writeChangelog(path string, o Options, version string) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
-// checkOutDir makes the output directory and proves it takes a file.
-func checkOutDir(dir string) error {
-	h := "pass --out with a directory you can write to"
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return hint.With(fmt.Errorf("output directory %s: %w", dir, err), "%s", h)
-	}
-	f, err := os.CreateTemp(dir, ".harpy-probe-*")
+// createOut starts writing an output file atomically (see safefile.Create).
+func createOut(target string) (*safefile.File, error) {
+	f, err := safefile.Create(target, 0o644)
 	if err != nil {
-		return hint.With(fmt.Errorf("output directory %s is not writable: %w", dir, err), "%s", h)
+		return nil, hint.With(fmt.Errorf("create in %s: %w", filepath.Dir(target), err), "pass --out with a directory you can write to")
 	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
-}
-
-// writeTemp writes through fill into a hidden temporary file next to the
-// final name and returns its path; on any error the temporary file is gone.
-func writeTemp(dir, name string, fill func(*os.File) error) (string, error) {
-	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
-	if err != nil {
-		return "", hint.With(fmt.Errorf("create in %s: %w", dir, err), "pass --out with a directory you can write to")
-	}
-	tmp := f.Name()
-	err = fill(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		var se *nfpm.ErrSigningFailure
-		if errors.As(err, &se) {
-			return "", hint.With(err, "check --sign-key and its passphrase")
-		}
-		return "", err
-	}
-	return tmp, nil
-}
-
-// checkSigningKey fails early, with a clear message, on a key nfpm could not
-// sign with: unreadable, not PGP, no private signing key, wrong passphrase.
-func checkSigningKey(path, passphrase string) error {
-	h := "pass an ASCII-armored PGP private key (gpg --armor --export-secret-keys ID > key.asc) and its passphrase"
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return hint.With(fmt.Errorf("signing key: %w", err), "%s", h)
-	}
-	var list openpgp.EntityList
-	if bytes.Contains(b, []byte("-----BEGIN PGP")) {
-		list, err = openpgp.ReadArmoredKeyRing(bytes.NewReader(b))
-	} else {
-		list, err = openpgp.ReadKeyRing(bytes.NewReader(b))
-	}
-	if err != nil {
-		return hint.With(fmt.Errorf("signing key %s: not a PGP key: %w", path, err), "%s", h)
-	}
-	var key *openpgp.Entity
-	for _, e := range list {
-		if e.PrivateKey != nil && e.PrivateKey.CanSign() {
-			if key != nil {
-				return hint.With(fmt.Errorf("signing key %s: more than one signing key", path), "export just one key")
-			}
-			key = e
-		}
-	}
-	if key == nil {
-		return hint.With(fmt.Errorf("signing key %s: no private signing key (a public key?)", path), "%s", h)
-	}
-	if key.PrivateKey.Encrypted {
-		if passphrase == "" {
-			return hint.With(fmt.Errorf("signing key %s is encrypted and no passphrase was given", path), "set the passphrase (HARPY_SIGN_PASSPHRASE)")
-		}
-		if err := key.PrivateKey.Decrypt([]byte(passphrase)); err != nil {
-			return hint.With(fmt.Errorf("signing key %s: wrong passphrase: %w", path, err), "check the passphrase")
-		}
-	}
-	return nil
-}
-
-// rpmISA is rpm's %{_isa} name of an arch (without the parentheses).
-func rpmISA(arch string) string {
-	switch arch {
-	case "x86_64":
-		return "x86-64"
-	case "aarch64":
-		return "aarch-64"
-	case "i686":
-		return "x86-32"
-	case "ppc64le":
-		return "ppc-64"
-	case "s390x":
-		return "s390-64"
-	}
-	return ""
-}
-
-// noteDist says so when the RPM's dist is not this host's.
-func (o Options) noteDist() {
-	if host, err := HostDist(); err == nil {
-		if note := DistNote(o.Dist, host); note != "" {
-			fmt.Fprintln(o.Notes, note)
-		}
-	}
+	return f, nil
 }

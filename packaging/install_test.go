@@ -119,15 +119,14 @@ func TestBadInput(t *testing.T) {
 }
 
 // A failure while writing removes the temporary file: no partial package.
-func TestWriteTempCleansUp(t *testing.T) {
+func TestCreateOutCleansUp(t *testing.T) {
 	dir := t.TempDir()
-	_, err := writeTemp(dir, "x.rpm", func(f *os.File) error {
-		f.WriteString("half a package")
-		return os.ErrClosed
-	})
-	if err == nil {
-		t.Fatal("no error")
+	f, err := createOut(filepath.Join(dir, "x.rpm"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	f.WriteString("half a package")
+	f.Abort()
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("left behind: %v", entries)
 	}

@@ -134,7 +134,7 @@ func layout(ctx context.Context, o Options, format, scratch string) (*pkgLayout,
 	slices.SortFunc(l.entries, func(a, b entry) int { return strings.Compare(a.Dst, b.Dst) })
 	for i := 1; i < len(l.entries); i++ {
 		if l.entries[i].Dst == l.entries[i-1].Dst {
-			return nil, hint.With(fmt.Errorf("packaging: %s is both staged and generated", l.entries[i].Dst), "remove it from the staged tree; harpy generates it")
+			return nil, hint.With(fmt.Errorf("%s is both staged and generated", l.entries[i].Dst), "remove it from the staged tree; harpy generates it")
 		}
 	}
 	return l, nil
@@ -158,7 +158,7 @@ func (l *pkgLayout) addStage(ctx context.Context, stage, scratch string) error {
 		}
 		dst := "/" + filepath.ToSlash(rel)
 		if !de.Type().IsRegular() {
-			return hint.With(fmt.Errorf("packaging: staged %s is not a regular file", dst), "stage regular files only")
+			return hint.With(fmt.Errorf("staged %s is not a regular file", dst), "stage regular files only")
 		}
 		info, err := de.Info()
 		if err != nil {

@@ -14,7 +14,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -76,6 +75,10 @@ type Options struct {
 
 	// Notes receives human-readable notes (e.g. dist differs from the host); nil: discarded.
 	Notes io.Writer
+
+	// packagerFlag and maintainerFlag name the flag a defaulted Packager or
+	// Maintainer came from, for error messages (set by fill).
+	packagerFlag, maintainerFlag string
 }
 
 // ChangelogEntry is one %changelog / debian changelog entry.
@@ -94,8 +97,6 @@ type distInfo struct {
 	requires []string
 }
 
-var distRE = regexp.MustCompile(`^(el[6-9]|el1[0-9]|deb[0-9]+|ubuntu[0-9.]+)$`)
-
 // distLayout returns the layout of a dist for a format.
 func distLayout(dist, format string) (distInfo, error) {
 	if format == "deb" {
@@ -110,9 +111,9 @@ func distLayout(dist, format string) (distInfo, error) {
 			requires: []string{"shadow-utils", "systemd"}}, nil
 	}
 	if strings.HasPrefix(dist, "deb") || strings.HasPrefix(dist, "ubuntu") {
-		return distInfo{}, hint.With(fmt.Errorf("packaging: an RPM needs an el dist, not %q", dist), "pass --dist el9 (or el6, el7, el8) for an RPM, or --format deb for this host")
+		return distInfo{}, hint.Input(hint.With(fmt.Errorf("--dist: an RPM needs an el dist, not %q", dist), "pass --dist el9 (or el6, el7, el8, el10) for an RPM, or --format deb for this host"))
 	}
-	return distInfo{}, hint.With(fmt.Errorf("packaging: unknown dist %q", dist), "use one of el6, el7, el8, el9")
+	return distInfo{}, hint.Input(hint.With(fmt.Errorf("--dist: unknown dist %q", dist), "use one of el6, el7, el8, el9, el10 for an RPM"))
 }
 
 // DefaultCompression is the RPM payload compression for a dist, chosen from
@@ -140,80 +141,29 @@ const (
 	defaultHost     = "harpy"
 )
 
-var (
-	nameRE    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9+._-]*$`)
-	versionRE = regexp.MustCompile(`^[0-9][0-9A-Za-z.+~]*$`)
-	releaseRE = regexp.MustCompile(`^[0-9A-Za-z.+~]+$`)
-)
-
-// withDefaults validates o and fills in defaults; it reads the stage, so a
-// missing tree fails here, before anything is written.
-func (o Options) withDefaults() (Options, error) {
-	if o.Name == "" {
-		o.Name = defaultName
-	}
-	if !nameRE.MatchString(o.Name) {
-		return o, hint.With(fmt.Errorf("packaging: bad package name %q", o.Name), "use letters, digits and . _ + -")
-	}
-	if !versionRE.MatchString(o.Version) {
-		return o, hint.With(fmt.Errorf("packaging: bad or missing version %q", o.Version), "pass the upstream version, e.g. 2.6.12")
-	}
-	if o.Release == "" {
-		o.Release = "1"
-	}
-	if !releaseRE.MatchString(o.Release) || strings.Contains(o.Release, "-") {
-		return o, hint.With(fmt.Errorf("packaging: bad release %q", o.Release), "use digits and dots, e.g. --release 2")
-	}
+// fill sets the defaults that need no staged tree.
+func (o Options) fill() Options {
+	o.Name = cmpOr(o.Name, defaultName)
+	o.Release = cmpOr(o.Release, "1")
 	if len(o.Formats) == 0 {
 		o.Formats = []string{"rpm"}
 	}
-	seen := map[string]bool{}
-	for _, f := range o.Formats {
-		if f != "rpm" && f != "deb" {
-			return o, hint.With(fmt.Errorf("packaging: unknown format %q", f), "use --format rpm, deb or rpm,deb")
-		}
-		if seen[f] {
-			return o, hint.With(fmt.Errorf("packaging: format %q given twice", f), "name each format once")
-		}
-		seen[f] = true
-	}
-	if seen["rpm"] {
-		if o.Dist == "" {
-			return o, hint.With(errors.New("packaging: an RPM needs a dist"), "pass --dist el9 (or el6, el7, el8); see `harpy build --help`")
-		}
-		if _, err := distLayout(o.Dist, "rpm"); err != nil {
-			return o, err
-		}
-	} else if o.Dist != "" && !distRE.MatchString(o.Dist) {
-		return o, hint.With(fmt.Errorf("packaging: bad dist %q", o.Dist), "use el6..el9 or deb12-style names")
-	}
-	if o.StageDir == "" {
-		return o, hint.With(errors.New("packaging: no staged tree given"), "build first, or pass the staging directory")
-	}
-	bin := filepath.Join(o.StageDir, "usr/sbin/haproxy")
-	st, err := os.Stat(bin)
-	if err != nil {
-		return o, hint.With(fmt.Errorf("packaging: staged tree %s: %w", o.StageDir, err), "the staged tree must hold usr/sbin/haproxy (make install DESTDIR=… PREFIX=/usr)")
-	}
-	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
-		return o, hint.With(fmt.Errorf("packaging: %s is not an executable file", bin), "stage the binary with make install")
-	}
-	if o.OutDir == "" {
-		return o, hint.With(errors.New("packaging: no output directory given"), "pass --out DIR")
-	}
-	if len(o.Config) == 0 {
-		return o, hint.With(errors.New("packaging: no haproxy.cfg given"), "render one first (harpy render) and pass it in")
-	}
-	if o.Arch == "" {
-		if o.Arch, err = elfArch(bin); err != nil {
-			return o, err
-		}
-	}
 	o.Summary = cmpOr(o.Summary, defaultSummary)
-	o.Description = cmpOr(o.Description, defaultDescription)
+	if strings.TrimSpace(o.Description) == "" {
+		o.Description = defaultDescription
+	}
 	o.License = cmpOr(o.License, defaultLicense)
 	o.URL = cmpOr(o.URL, defaultURL)
 	o.Vendor = cmpOr(o.Vendor, defaultVendor)
+	if o.packagerFlag == "" {
+		o.packagerFlag, o.maintainerFlag = "--packager", "--maintainer"
+		if o.Packager == "" && o.Maintainer != "" {
+			o.packagerFlag = "--maintainer"
+		}
+		if o.Maintainer == "" && o.Packager != "" {
+			o.maintainerFlag = "--packager"
+		}
+	}
 	o.Packager = cmpOr(o.Packager, o.Maintainer, defaultPackager)
 	o.Maintainer = cmpOr(o.Maintainer, o.Packager)
 	o.Group = cmpOr(o.Group, defaultGroup)
@@ -221,26 +171,52 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Compression == "" {
 		o.Compression = DefaultCompression(o.Dist)
 	}
-	if err := checkCompression(o.Compression); err != nil {
+	if len(o.Changelog) == 0 && o.Version != "" {
+		o.Changelog = []ChangelogEntry{{Text: "Built by harpy from the HAProxy " + o.Version + " release"}}
+	}
+	o.Changelog = slices.Clone(o.Changelog)
+	for i := range o.Changelog {
+		o.Changelog[i].Author = cmpOr(o.Changelog[i].Author, o.Packager)
+	}
+	if o.Notes == nil {
+		o.Notes = io.Discard
+	}
+	return o
+}
+
+// withDefaults validates o and fills in defaults; it reads the stage, so a
+// missing tree fails here, before anything is written.
+func (o Options) withDefaults() (Options, error) {
+	o = o.fill()
+	if err := o.check(); err != nil {
 		return o, err
+	}
+	if o.Version == "" {
+		return o, hint.With(errors.New("no version given"), "pass the upstream version, e.g. 2.6.12")
+	}
+	if o.StageDir == "" {
+		return o, hint.With(errors.New("no staged tree given"), "build first, or pass the staging directory")
+	}
+	bin := filepath.Join(o.StageDir, "usr/sbin/haproxy")
+	st, err := os.Stat(bin)
+	if err != nil {
+		return o, hint.With(fmt.Errorf("staged tree %s: %w", o.StageDir, err), "the staged tree must hold usr/sbin/haproxy (make install DESTDIR=… PREFIX=/usr)")
+	}
+	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+		return o, hint.With(fmt.Errorf("%s is not an executable file", bin), "stage the binary with make install")
+	}
+	if o.Arch == "" {
+		if o.Arch, err = elfArch(bin); err != nil {
+			return o, err
+		}
 	}
 	if o.SourceDateEpoch == 0 {
 		o.SourceDateEpoch = st.ModTime().Unix()
-	}
-	if o.SourceDateEpoch < 0 {
-		return o, hint.With(fmt.Errorf("packaging: negative source date %d", o.SourceDateEpoch), "SOURCE_DATE_EPOCH is seconds since 1970")
-	}
-	if len(o.Changelog) == 0 {
-		o.Changelog = []ChangelogEntry{{Text: "Built by harpy from the HAProxy " + o.Version + " release"}}
 	}
 	for i := range o.Changelog {
 		if o.Changelog[i].Time.IsZero() {
 			o.Changelog[i].Time = o.mtime()
 		}
-		o.Changelog[i].Author = cmpOr(o.Changelog[i].Author, o.Packager)
-	}
-	if o.Notes == nil {
-		o.Notes = io.Discard
 	}
 	return o, nil
 }
@@ -249,14 +225,6 @@ func (o Options) mtime() time.Time { return time.Unix(o.SourceDateEpoch, 0).UTC(
 
 // rpmRelease is the release with the dist tag: 1.el9.
 func (o Options) rpmRelease() string { return o.Release + "." + o.Dist }
-
-func checkCompression(c string) error {
-	algo, level, _ := strings.Cut(c, ":")
-	if !slices.Contains([]string{"gzip", "xz", "zstd"}, algo) || (level != "" && algo == "xz") {
-		return hint.With(fmt.Errorf("packaging: bad compression %q", c), "use gzip, gzip:LEVEL, xz, zstd or zstd:LEVEL")
-	}
-	return nil
-}
 
 func cmpOr(vals ...string) string {
 	for _, v := range vals {

@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,5 +113,62 @@ func TestSpec(t *testing.T) {
 	t.Logf("rpmlint on the signed rpmbuild RPM: errors %v, warnings %v", errs, warns)
 	if got := rpmK(t, spec, public); !strings.Contains(got, "digests signatures OK") {
 		t.Errorf("rpm -K: %s", got)
+	}
+}
+
+// TestRepoCorrupt: createrepo_c skips an RPM it cannot read and exits 0; MakeRepo
+// fails naming the file, and the repository made before stays byte for byte.
+func TestRepoCorrupt(t *testing.T) {
+	testenv.Tool(t, "createrepo_c", "createrepo-c")
+	o := fakeOptions(t)
+	o.Formats = []string{"rpm"}
+	paths, err := Build(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MakeRepo(t.Context(), o.OutDir); err != nil {
+		t.Fatal(err)
+	}
+	repomd := filepath.Join(o.OutDir, "repodata", "repomd.xml")
+	// In a subdirectory, an RPM is not part of the repository and not counted.
+	sub := filepath.Join(o.OutDir, "old")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, "x.rpm"), []byte("not an rpm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MakeRepo(t.Context(), o.OutDir); err != nil {
+		t.Fatalf("an RPM in a subdirectory: %v", err)
+	}
+	for _, bad := range []struct{ name, data string }{
+		{"garbage.rpm", "not an rpm"},
+		{"truncated-1-1.el9.x86_64.rpm", ""}, // filled below with half of a real RPM
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			data := []byte(bad.data)
+			if data2, err := os.ReadFile(paths[0]); err == nil && bad.data == "" {
+				data = data2[:len(data2)/2]
+			}
+			p := filepath.Join(o.OutDir, bad.name)
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Remove(p)
+			cur, _ := os.ReadFile(repomd)
+			_, err := MakeRepo(t.Context(), o.OutDir)
+			if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "could not read 1 of 2 packages") || hint.Of(err) == "" {
+				t.Fatalf("MakeRepo with %s: %v", bad.name, err)
+			}
+			if hint.IsInput(err) {
+				t.Errorf("a corrupt RPM is a failure (exit 1), not bad usage: %v", err)
+			}
+			if after, _ := os.ReadFile(repomd); !bytes.Equal(after, cur) {
+				t.Error("a failed MakeRepo changed the repository")
+			}
+			if tmp, _ := filepath.Glob(filepath.Join(o.OutDir, ".harpy-repo-*")); len(tmp) > 0 {
+				t.Errorf("left behind %v", tmp)
+			}
+		})
 	}
 }

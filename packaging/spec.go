@@ -33,7 +33,7 @@ func ExportSpec(ctx context.Context, o Options, dir string) (*SpecResult, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOutDir(dir); err != nil {
+	if err := makeOutDir(dir); err != nil {
 		return nil, err
 	}
 	o.noteDist()
@@ -47,25 +47,28 @@ func ExportSpec(ctx context.Context, o Options, dir string) (*SpecResult, error)
 		return nil, fmt.Errorf("export spec %s: %w", o.describe(), err)
 	}
 	srcName := fmt.Sprintf("%s-%s-%s-files.tar.gz", o.Name, o.Version, o.rpmRelease())
-	src, err := writeTemp(dir, srcName, func(f *os.File) error { return writeFilesTarball(f, l.entries, o.mtime().Unix()) })
+	res := &SpecResult{Spec: filepath.Join(dir, o.Name+".spec"), Sources: []string{filepath.Join(dir, srcName)}}
+	src, err := createOut(res.Sources[0])
 	if err != nil {
+		return nil, fmt.Errorf("export spec: %w", err)
+	}
+	defer src.Abort()
+	if err := writeFilesTarball(src, l.entries, o.mtime().Unix()); err != nil {
 		return nil, fmt.Errorf("export spec: %s: %w", srcName, err)
 	}
-	spec := specText(o, l, srcName)
-	specName := o.Name + ".spec"
-	tmpSpec, err := writeTemp(dir, specName, func(f *os.File) error { _, err := f.WriteString(spec); return err })
+	spec, err := createOut(res.Spec)
 	if err != nil {
-		os.Remove(src)
 		return nil, fmt.Errorf("export spec: %w", err)
 	}
-	res := &SpecResult{Spec: filepath.Join(dir, specName), Sources: []string{filepath.Join(dir, srcName)}}
-	if err := os.Rename(src, res.Sources[0]); err != nil {
-		os.Remove(src)
-		os.Remove(tmpSpec)
+	defer spec.Abort()
+	if _, err := spec.WriteString(specText(o, l, srcName)); err != nil {
 		return nil, fmt.Errorf("export spec: %w", err)
 	}
-	if err := os.Rename(tmpSpec, res.Spec); err != nil {
-		os.Remove(tmpSpec)
+	// The source first: a spec in place always has its source.
+	if err := src.Commit(); err != nil {
+		return nil, fmt.Errorf("export spec: %w", err)
+	}
+	if err := spec.Commit(); err != nil {
 		return nil, fmt.Errorf("export spec: %w", err)
 	}
 	return res, nil
@@ -133,12 +136,12 @@ func specText(o Options, l *pkgLayout, source string) string {
 	p("Name:           %s\n", o.Name)
 	p("Version:        %s\n", o.Version)
 	p("Release:        %s\n", o.rpmRelease())
-	p("Summary:        %s\n", o.Summary)
-	p("License:        %s\n", o.License)
-	p("URL:            %s\n", o.URL)
-	p("Vendor:         %s\n", o.Vendor)
-	p("Packager:       %s\n", o.Packager)
-	p("Group:          %s\n", o.Group)
+	p("Summary:        %s\n", escapeSpec(o.Summary))
+	p("License:        %s\n", escapeSpec(o.License))
+	p("URL:            %s\n", escapeSpec(o.URL))
+	p("Vendor:         %s\n", escapeSpec(o.Vendor))
+	p("Packager:       %s\n", escapeSpec(o.Packager))
+	p("Group:          %s\n", escapeSpec(o.Group))
 	p("ExclusiveArch:  %s\n", o.Arch)
 	p("Source0:        %s\n", source)
 	// rpmbuild derives the ELF and /bin/sh requirements itself; these are the scriptlets' tools.
@@ -177,7 +180,7 @@ func specText(o Options, l *pkgLayout, source string) string {
 	}
 	p("\n%%changelog\n")
 	for _, c := range o.Changelog {
-		p("* %s %s - %s-%s\n", c.Time.UTC().Format("Mon Jan 02 2006"), c.Author, o.Version, o.rpmRelease())
+		p("* %s %s - %s-%s\n", c.Time.UTC().Format("Mon Jan 02 2006"), escapeSpec(c.Author), o.Version, o.rpmRelease())
 		for _, line := range strings.Split(strings.TrimSpace(c.Text), "\n") {
 			if line = strings.TrimSpace(line); line != "" {
 				p("- %s\n", escapeSpec(line))
@@ -187,5 +190,6 @@ func specText(o Options, l *pkgLayout, source string) string {
 	return b.String()
 }
 
-// escapeSpec keeps rpm from expanding % in scriptlets and changelog text.
+// escapeSpec keeps rpm from expanding % in tag values, the description, scriptlets
+// and changelog text: rpmbuild expands macros on every line, %(…) runs a shell.
 func escapeSpec(s string) string { return strings.ReplaceAll(s, "%", "%%") }

@@ -26,6 +26,11 @@ type Step struct {
 
 func (*Step) String() string { return "package" }
 
+// Preflight checks every packaging option before the pipeline fetches or compiles
+// anything (build.Preflighter): a bad --format, --release, --dist, --compression,
+// --sign-key, --out or metadata field fails in milliseconds.
+func (p *Step) Preflight(context.Context, *build.State) error { return p.Options.Validate() }
+
 func (p *Step) Run(ctx context.Context, s *build.State) error {
 	if s.Plan == nil || s.Result.StageDir == "" {
 		return fmt.Errorf("nothing staged to package")

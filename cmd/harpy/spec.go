@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,14 +80,22 @@ func (f *packageFlags) options(cmd *cobra.Command, version, stage string, system
 		o.Dist = host
 	} else if o.Dist == "" {
 		if hostErr != nil || !strings.HasPrefix(host, "el") {
-			return o, hint.With(fmt.Errorf("no --dist given and this host (%s) is not an el release", host), "pass --dist el9 (or el6, el7, el8); a binary built here links this host's libraries, and the package's Requires say so")
+			return o, hint.Input(hint.With(fmt.Errorf("no --dist given and this host (%s) is not an el release", host), "pass --dist el9 (or el6, el7, el8); a binary built here links this host's libraries, and the package's Requires say so"))
 		}
 		o.Dist = host
+	}
+	// The dist is checked before the profile is rendered for it.
+	formats := f.formats
+	if len(formats) == 0 {
+		formats = []string{"rpm"}
+	}
+	if err := packaging.CheckTarget(formats, o.Dist); err != nil {
+		return o, err
 	}
 	if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
 		n, err := strconv.ParseInt(sde, 10, 64)
 		if err != nil {
-			return o, hint.With(fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number", sde), "set it to seconds since 1970")
+			return o, hint.Input(hint.With(fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number", sde), "set it to seconds since 1970"))
 		}
 		o.SourceDateEpoch = n
 	}
@@ -110,11 +119,28 @@ func (f *packageFlags) options(cmd *cobra.Command, version, stage string, system
 	return o, nil
 }
 
+// preflight checks the packaging options of `harpy spec` (an RPM into --out) before
+// anything is built; version is the requested one ("" for the default).
+func (f *packageFlags) preflight(cmd *cobra.Command, version string) error {
+	if version == "" {
+		version = specs.Default
+	}
+	o, err := f.options(cmd, version, "", false)
+	if err != nil {
+		return err
+	}
+	o.Formats, o.OutDir = []string{"rpm"}, f.out
+	return o.Validate()
+}
+
 // staged returns the staged tree: --stage as given, or the pipeline's build.
 func (f *packageFlags) staged(cmd *cobra.Command, src *sourceFlags, version string) (string, string, bool, error) {
 	if f.stage != "" {
 		if version == "" {
-			return "", "", false, hint.With(errors.New("--stage needs --version"), "pass the version of the staged build, e.g. --version 2.6.12")
+			return "", "", false, hint.Input(hint.With(errors.New("--stage needs --version"), "pass the version of the staged build, e.g. --version 2.6.12"))
+		}
+		if _, err := os.Stat(filepath.Join(f.stage, "usr/sbin/haproxy")); err != nil {
+			return "", "", false, hint.Input(hint.With(fmt.Errorf("--stage %s: %w", f.stage, err), "pass a staged tree that holds usr/sbin/haproxy (make install DESTDIR=… PREFIX=/usr)"))
 		}
 		systemd, err := packaging.StagedSystemd(cmd.Context(), f.stage)
 		if err != nil {
@@ -147,6 +173,10 @@ Requires, metadata). The staged tree comes from the build pipeline (cached when
 built before) or from --stage.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Every option is checked before the build: a bad --dist fails before a download.
+			if err := pf.preflight(cmd, src.version); err != nil {
+				return err
+			}
 			stage, version, systemd, err := pf.staged(cmd, &src, src.version)
 			if err != nil {
 				return err
