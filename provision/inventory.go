@@ -50,11 +50,11 @@ type Settings struct {
 	AcceptNewKeys  *bool     `toml:"accept_new_host_keys"` // trust on first use, writing the key
 	Profile        string    `toml:"profile"`
 	Set            []string  `toml:"set"`
-	HAProxy        string    `toml:"haproxy"`  // version to render for ("" : the host's haproxy -v)
-	Dist           string    `toml:"dist"`     // rsyslog/logrotate syntax (el6 … debian)
-	Root           string    `toml:"root"`     // directory on the host the files go under ("/")
-	Reload         *[]string `toml:"reload"`   // reload command; [] reloads nothing
-	Binary         string    `toml:"binary"`   // haproxy that checks the config (the service's)
+	HAProxy        string    `toml:"haproxy"` // version to render for ("" : the host's haproxy -v)
+	Dist           string    `toml:"dist"`    // rsyslog/logrotate syntax (el6 … debian)
+	Root           string    `toml:"root"`    // directory on the host the files go under ("/")
+	Reload         *[]string `toml:"reload"`  // reload command; [] reloads nothing
+	Binary         string    `toml:"binary"`  // haproxy that checks the config (the service's)
 	ConnectTimeout string    `toml:"connect_timeout"`
 	CommandTimeout string    `toml:"command_timeout"`
 }
