@@ -34,7 +34,9 @@ func fleet(t *testing.T, n int) ([]*Host, Options, map[string]string) {
 		hosts = append(hosts, &Host{Name: name, Address: "127.0.0.1", Port: 22, Profile: p, ProfileName: profiles.Default,
 			HAProxy: hversion.MustParse("2.6"), Dist: "debian", Binary: "true", Reload: []string{"true"}})
 	}
-	dial := func(_ context.Context, h *Host) (Target, error) { return localHost{apply.LocalTarget{Root: roots[h.Name]}}, nil }
+	dial := func(_ context.Context, h *Host) (Target, error) {
+		return localHost{apply.LocalTarget{Root: roots[h.Name]}}, nil
+	}
 	return hosts, Options{Dial: dial}, roots
 }
 
