@@ -303,12 +303,12 @@ func Parse(ctx context.Context, file string, data []byte) (*Inventory, error) {
 		p, ok := profileCache[pkey]
 		if !ok {
 			ref := h.ProfileName
-			if _, emb := profiles.Embedded(ref); !emb {
+			if _, emb := profiles.Embedded(ref); !emb && strings.ContainsAny(ref, "/.") {
 				ref = resolvePath(base, ref)
 			}
 			var err error
 			if p, err = profiles.Load(ctx, ref, h.Sets...); err != nil {
-				bad(profileAt, "host %s: profile %s: %v", name, h.ProfileName, oneLine(err))
+				bad(profileAt, "host %s: %v", name, oneLine(err))
 			}
 			profileCache[pkey] = p
 		}

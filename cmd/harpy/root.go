@@ -93,6 +93,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newCheckCmd(),
 		newSpecCmd(),
 		newRepoCmd(),
+		newProvisionCmd(),
 	)
 	for _, c := range root.Commands() {
 		typedArgs(c)
