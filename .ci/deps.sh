@@ -12,7 +12,7 @@ pkgs=(
   # config and logging judges
   haproxy rsyslog logrotate shellcheck systemd
   # live servers for traffic tests
-  nginx-light mariadb-server mariadb-client dnsmasq-base wrk socat curl iproute2 tmux
+  nginx-light mariadb-server mariadb-client dnsmasq-base wrk socat curl iproute2 tmux openssh-server
   # source tarballs, bench arithmetic
   dpkg-dev bc
   # base tools the tests call (present on Debian, listed so a slimmer image gets them)

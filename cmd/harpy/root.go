@@ -96,6 +96,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newStatCmd(),
 		newServerCmd(),
 		newWatchCmd(),
+		newProvisionCmd(),
 	)
 	for _, c := range root.Commands() {
 		typedArgs(c)
