@@ -1,11 +1,9 @@
 package packaging
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"os"
+	"harpy/distro"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,47 +12,13 @@ import (
 	"harpy/hint"
 )
 
-// HostDist names the dist of the machine harpy runs on, from /etc/os-release:
-// el<N> on RHEL and its rebuilds (rhel, centos, rocky, almalinux, ol, fedora
-// is not el), deb<N> on Debian, ubuntu<N.N> on Ubuntu.
+// HostDist names the dist of the machine harpy runs on (distro.Host).
 //
 // harpy compiles on the host it runs on, so the binary links the host's
 // libraries. An RPM made on Debian therefore gets no default dist: the caller
 // must pass one explicitly, and Build notes that the package's Requires
 // (derived from the binary) name the Debian libraries it really needs.
-func HostDist() (string, error) {
-	b, err := os.ReadFile("/etc/os-release")
-	if err != nil {
-		return "", hint.With(fmt.Errorf("read host dist: %w", err), "pass --dist explicitly")
-	}
-	return parseOSRelease(b)
-}
-
-func parseOSRelease(b []byte) (string, error) {
-	kv := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
-		if !ok || strings.HasPrefix(k, "#") {
-			continue
-		}
-		kv[k] = strings.Trim(v, `"'`)
-	}
-	id, ver := kv["ID"], kv["VERSION_ID"]
-	major, _, _ := strings.Cut(ver, ".")
-	like := " " + kv["ID_LIKE"] + " "
-	switch {
-	case id == "debian" && major != "":
-		return "deb" + major, nil
-	case id == "ubuntu" && ver != "":
-		return "ubuntu" + ver, nil
-	case id == "fedora":
-		return "", hint.With(fmt.Errorf("host dist: Fedora %s is not an el release", ver), "pass --dist el9 (the closest el layout) explicitly")
-	case (id == "rhel" || strings.Contains(like, " rhel ") || strings.Contains(like, " centos ")) && major != "":
-		return "el" + major, nil
-	}
-	return "", hint.With(fmt.Errorf("host dist: unknown system ID=%q VERSION_ID=%q in /etc/os-release", id, ver), "pass --dist explicitly")
-}
+func HostDist() (string, error) { return distro.Host() }
 
 // DistNote says what a package made for dist on host really is, or "" when
 // they match. It never claims a Debian-built binary suits another dist.

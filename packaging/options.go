@@ -11,6 +11,7 @@ package packaging
 import (
 	"errors"
 	"fmt"
+	"harpy/distro"
 	"io"
 	"os"
 	"path/filepath"
@@ -97,32 +98,45 @@ type distInfo struct {
 	requires []string
 }
 
-// distLayout returns the layout of a dist for a format.
+// distLayout returns the layout of a dist for a format, from the distro package. A .deb
+// has one layout whatever the Debian or Ubuntu release.
 func distLayout(dist, format string) (distInfo, error) {
 	if format == "deb" {
 		return distInfo{family: "deb", unit: "/lib/systemd/system/haproxy.service", env: "/etc/default/haproxy"}, nil
 	}
-	switch dist {
-	case "el6":
-		return distInfo{family: "el6", unit: "/etc/rc.d/init.d/haproxy", env: "/etc/sysconfig/haproxy",
+	d, err := distro.Lookup(dist)
+	if err != nil {
+		return distInfo{}, hint.Input(hint.With(fmt.Errorf("--dist: %w", err), "use one of %s for an RPM", strings.Join(rpmDists(), ", ")))
+	}
+	if d.Format != "rpm" {
+		return distInfo{}, hint.Input(hint.With(fmt.Errorf("--dist: an RPM needs an el dist, not %q", dist),
+			"pass --dist %s for an RPM, or --format deb for %s", strings.Join(rpmDists(), "|"), d.Name))
+	}
+	if d.Init == distro.SysV {
+		return distInfo{family: "el6", unit: "/etc/rc.d/init.d/haproxy", env: d.EnvFile,
 			requires: []string{"shadow-utils", "chkconfig", "initscripts"}}, nil
-	case "el7", "el8", "el9", "el10":
-		return distInfo{family: "systemd", unit: "/usr/lib/systemd/system/haproxy.service", env: "/etc/sysconfig/haproxy",
-			requires: []string{"shadow-utils", "systemd"}}, nil
 	}
-	if strings.HasPrefix(dist, "deb") || strings.HasPrefix(dist, "ubuntu") {
-		return distInfo{}, hint.Input(hint.With(fmt.Errorf("--dist: an RPM needs an el dist, not %q", dist), "pass --dist el9 (or el6, el7, el8, el10) for an RPM, or --format deb for this host"))
-	}
-	return distInfo{}, hint.Input(hint.With(fmt.Errorf("--dist: unknown dist %q", dist), "use one of el6, el7, el8, el9, el10 for an RPM"))
+	return distInfo{family: "systemd", unit: d.UnitDir + "/haproxy.service", env: d.EnvFile,
+		requires: []string{"shadow-utils", "systemd"}}, nil
 }
 
-// DefaultCompression is the RPM payload compression for a dist, chosen from
-// bench/package.sh's figures: zstd packs fastest at a size close to xz's, but
-// rpm reads zstd payloads only from 4.14 (el8), so el6/el7 get xz.
+// rpmDists are the dists an RPM can be made for.
+func rpmDists() []string {
+	var out []string
+	for _, n := range distro.Names() {
+		if d, _ := distro.Lookup(n); d.Format == "rpm" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// DefaultCompression is the RPM payload compression for a dist (the distro package's
+// choice, from bench/package.sh's figures: zstd packs fastest at a size close to xz's,
+// but rpm reads zstd payloads only from 4.14, el8).
 func DefaultCompression(dist string) string {
-	switch dist {
-	case "el6", "el7":
-		return "xz"
+	if d, err := distro.Lookup(dist); err == nil && d.Format == "rpm" {
+		return d.Compression
 	}
 	return "zstd:19"
 }

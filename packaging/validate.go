@@ -3,6 +3,7 @@ package packaging
 import (
 	"errors"
 	"fmt"
+	"harpy/distro"
 	"io/fs"
 	"net/url"
 	"os"
@@ -30,7 +31,6 @@ var (
 	versionRE = regexp.MustCompile(`^[0-9][0-9A-Za-z.+~]*$`)
 	// A release is valid in both rpm (no '-') and Debian revision syntax.
 	releaseRE = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+~]*$`)
-	distRE    = regexp.MustCompile(`^(el[6-9]|el1[0-9]|deb[0-9]+|ubuntu[0-9]+\.[0-9]+)$`)
 	archRE    = regexp.MustCompile(`^[a-z0-9_]+$`)
 	hostRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
 	// "Name <email>", as Debian's Maintainer and rpm's changelog author want it.
@@ -113,8 +113,10 @@ func (o Options) checkFormats() error {
 		if _, err := distLayout(o.Dist, "rpm"); err != nil {
 			return err
 		}
-	} else if o.Dist != "" && !distRE.MatchString(o.Dist) {
-		return hint.With(fmt.Errorf("--dist: unknown dist %q", o.Dist), "use el6 … el10, or a Debian or Ubuntu name such as deb12 or ubuntu24.04")
+	} else if o.Dist != "" {
+		if _, err := distro.Lookup(o.Dist); err != nil {
+			return fmt.Errorf("--dist: %w", err)
+		}
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ var Oldest = hversion.MustParse("1.6")
 // Options choose the syntax of the output.
 type Options struct {
 	HAProxy hversion.V // target HAProxy version; zero means DefaultHAProxy
-	Dist    string     // el6, el7, el8, el9 or debian (rsyslog/logrotate syntax); "" means DefaultDist
+	Dist    string     // a dist distro.Lookup knows (rsyslog/logrotate syntax); "" means DefaultDist
 	Explain bool       // fill Output.Origins
 }
 

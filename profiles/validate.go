@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"fmt"
+	"harpy/rsyslog"
 	"regexp"
 	"slices"
 	"sort"
@@ -95,9 +96,7 @@ func cmpOr(s, def string) string {
 }
 
 var (
-	facilities = set("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
-		"auth2", "ftp", "ntp", "audit", "alert", "cron2",
-		"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7")
+	facilities  = set(rsyslog.Facilities...) // HAProxy's names; rsyslog maps the two it calls otherwise
 	levels      = set("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 	modes       = set("http", "tcp")
 	balances    = set("roundrobin", "static-rr", "leastconn", "first", "source", "uri", "random")
