@@ -143,3 +143,18 @@ func firstLine(b []byte) string {
 	s, _, _ := strings.Cut(string(b), "\n")
 	return s
 }
+
+// SameBranch checks that binary is of the branch a config was written for, so that
+// `haproxy -c` judges the syntax the config will meet: a 2.6 binary accepts what 3.0
+// refuses and the reverse.
+func SameBranch(ctx context.Context, binary string, want hversion.V) error {
+	have, err := BinaryVersion(ctx, binary)
+	if err != nil {
+		return err
+	}
+	if have.Branch() != want.Branch() {
+		return hint.Input(hint.With(fmt.Errorf("--check: %s is HAProxy %s, but the config is rendered for %s", binary, have, want),
+			"pass --binary with a %s haproxy (`harpy build --version %s` builds one) or render with --haproxy %s", want.Branch(), want.Branch(), have.Branch()))
+	}
+	return nil
+}

@@ -23,6 +23,10 @@ const DefaultDist = "el9"
 // Oldest is the first HAProxy branch harpy renders for (quoting, resolvers).
 var Oldest = hversion.MustParse("1.6")
 
+// Newest is the last HAProxy branch whose configuration harpy knows; a later one may
+// have removed or changed what harpy writes, so it is refused rather than guessed.
+var Newest = hversion.MustParse("3.2")
+
 // Options choose the syntax of the output.
 type Options struct {
 	HAProxy hversion.V // target HAProxy version; zero means DefaultHAProxy
@@ -82,6 +86,10 @@ func Render(p *Profile, opts Options) (*Output, error) {
 	}
 	if opts.HAProxy.Less(Oldest) {
 		return nil, hint.Input(hint.With(fmt.Errorf("render %s: HAProxy %s is older than %s", printable(p.Name), opts.HAProxy, Oldest), "render for 1.6 or later"))
+	}
+	if b := hversion.MustParse(opts.HAProxy.Branch()); Newest.Less(b) {
+		return nil, hint.Input(hint.With(fmt.Errorf("render %s: HAProxy %s is newer than %s, the last branch harpy knows", printable(p.Name), opts.HAProxy, Newest),
+			"render for %s or older (--haproxy %s)", Newest, Newest))
 	}
 	var origins []Origin
 	cfg, err := renderCfg(p, opts.HAProxy, opts.Explain, &origins)

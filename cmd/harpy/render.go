@@ -52,6 +52,14 @@ haproxy.cfg must pass "haproxy -c" before anything is replaced.`,
 			if err != nil {
 				return err
 			}
+			// The judge must be of the target's branch, unless the host's own service judges
+			// (--root / without --binary: what the unit will run is what counts).
+			hostService := filepath.Clean(root) == "/" && !c.Flags().Changed("binary")
+			if doCheck && !hostService {
+				if err := check.SameBranch(ctx, binary, v); err != nil {
+					return err
+				}
+			}
 			var checker apply.Checker
 			if doCheck {
 				checker = func(ctx context.Context, staged map[string]string) error {
