@@ -11,22 +11,9 @@ import (
 	"time"
 
 	"harpy/hint"
+	"harpy/internal/within"
 	"harpy/safefile"
 )
-
-// within runs f and fails the test when it has not returned after d.
-func within[T any](t *testing.T, d time.Duration, f func() T) T {
-	t.Helper()
-	done := make(chan T, 1)
-	go func() { done <- f() }()
-	select {
-	case v := <-done:
-		return v
-	case <-time.After(d):
-		t.Fatalf("still running after %s", d)
-	}
-	panic("unreachable")
-}
 
 // TestHostHeadersBounded: a header that is a FIFO or a device reads as absent at once.
 func TestHostHeadersBounded(t *testing.T) {
@@ -35,7 +22,7 @@ func TestHostHeadersBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{fifo, "/dev/zero"} {
-		got := within(t, 5*time.Second, func() string { return openSSLVersion(p) + luaVersion(p) })
+		got := within.Run(t, 5*time.Second, func() string { return openSSLVersion(p) + luaVersion(p) })
 		if got != "" {
 			t.Errorf("%s: version %q", p, got)
 		}
@@ -83,7 +70,7 @@ func TestFetchLocalBounded(t *testing.T) {
 					}
 					s.Opts.Mirrors = []string{"file://" + m}
 				}
-				err := within(t, 5*time.Second, func() error { _, err := Fetch(context.Background(), s); return err })
+				err := within.Run(t, 5*time.Second, func() error { _, err := Fetch(context.Background(), s); return err })
 				if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), tc.why) || hint.Of(err) == "" {
 					t.Fatalf("err = %q (hint %q), want one line with %q and a hint", err, hint.Of(err), tc.why)
 				}

@@ -1,6 +1,8 @@
 package build
 
 import (
+	"harpy/internal/within"
+
 	"context"
 	"errors"
 	"net"
@@ -111,7 +113,7 @@ func TestFetchNetworkBounded(t *testing.T) {
 				time.AfterFunc(tc.cancel, cancel)
 			}
 			start := time.Now()
-			err := within(t, 5*time.Second, func() error {
+			err := within.Run(t, 5*time.Second, func() error {
 				if tc.checksum {
 					return (checksumStep{}).Run(ctx, s)
 				}

@@ -13,23 +13,9 @@ import (
 
 	"harpy/hint"
 	"harpy/hversion"
+	"harpy/internal/within"
 	"harpy/safefile"
 )
-
-// within runs f and fails the test when it has not returned after d: a read that blocks
-// or a check that hangs is a failure, not a slow test.
-func within[T any](t *testing.T, d time.Duration, f func() T) T {
-	t.Helper()
-	done := make(chan T, 1)
-	go func() { done <- f() }()
-	select {
-	case v := <-done:
-		return v
-	case <-time.After(d):
-		t.Fatalf("still running after %s", d)
-	}
-	panic("unreachable")
-}
 
 // oneLine fails unless err is a one-line error naming path, with a hint.
 func oneLine(t *testing.T, err error, path, why string) {
@@ -71,7 +57,7 @@ func TestReadConfigBounded(t *testing.T) {
 				"ReadConfig": func() error { _, err := ReadConfig(tc.path); return err },
 				"LintFile":   func() error { _, err := LintFile(tc.path, hversion.MustParse("2.6")); return err },
 			} {
-				err := within(t, 5*time.Second, read)
+				err := within.Run(t, 5*time.Second, read)
 				oneLine(t, err, tc.path, tc.why)
 				if !errors.Is(err, tc.is) || !hint.IsInput(err) {
 					t.Errorf("%s: err = %v: want %v, marked as bad input", name, err, tc.is)
@@ -147,7 +133,7 @@ func TestHAProxyTimeout(t *testing.T) {
 				time.AfterFunc(tc.cancel, cancel)
 			}
 			start := time.Now()
-			err := within(t, 5*time.Second, func() error { return tc.run(ctx, bin) })
+			err := within.Run(t, 5*time.Second, func() error { return tc.run(ctx, bin) })
 			if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %q, want one line with %q", err, tc.want)
 			}
