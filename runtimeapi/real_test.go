@@ -180,16 +180,40 @@ func TestRealActions(t *testing.T) {
 			if ss, err := c.ServersState(ctx); err != nil || len(ss) != 2 {
 				t.Errorf("show servers state: %v %v", ss, err)
 			}
-			// add server: refused before 2.4 with the version named
-			add := fmt.Sprintf("add server app/web3 %s", l.web2)
-			_, err = c.Command(ctx, add)
+			// add server: refused before 2.4 with the version named; else added with a
+			// check, ready once it passed, then deleted (drain → maint → [wait] → del)
+			add := runtimeapi.AddOptions{Backend: "app", Server: "web3", Addr: l.web2, Check: true, Inter: 100 * time.Millisecond, Rise: 1}
+			actx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			view, err := c.AddServer(actx, add)
 			var ve *runtimeapi.VersionError
-			if ver.Compare(hversion.MustParse("2.4")) < 0 {
+			switch {
+			case ver.Compare(hversion.MustParse("2.4")) < 0:
 				if !errors.As(err, &ve) || !strings.Contains(err.Error(), "2.4") || !strings.Contains(err.Error(), ver.String()) {
 					t.Errorf("add server on %s: %v, want a version error naming 2.4 and %s", ver, err, ver)
 				}
-			} else if err != nil {
+			case err != nil:
 				t.Errorf("add server on %s: %v", ver, err)
+			default:
+				if !strings.HasPrefix(view.Status, "UP") || view.HealthOn == nil || !*view.HealthOn {
+					t.Errorf("added server: %s, want UP with checks on", view)
+				}
+				if err := c.DelServer(actx, "app", "web3"); err != nil {
+					t.Errorf("del server on %s: %v", ver, err)
+				}
+				if _, err := c.Server(ctx, "app", "web3"); err == nil {
+					t.Errorf("app/web3 still there after del")
+				}
+			}
+			// wait srv-removable: 3.0 and later
+			_, err = c.Command(ctx, "wait 100ms srv-removable app/web2")
+			if ver.Compare(hversion.MustParse("3.0")) < 0 {
+				if !errors.As(err, &ve) || !strings.Contains(err.Error(), "3.0") {
+					t.Errorf("wait srv-removable on %s: %v, want a version error naming 3.0", ver, err)
+				}
+			} else if err == nil || errors.As(err, &ve) {
+				// web2 is not in maintenance, so HAProxy itself answers that it cannot be removed
+				t.Errorf("wait srv-removable on %s for a live server: %v, want HAProxy's refusal", ver, err)
 			}
 			// a missing socket
 			_, err = runtimeapi.New(filepath.Join(t.TempDir(), "none.sock")).Stat(ctx)

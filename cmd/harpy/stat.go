@@ -28,7 +28,7 @@ type socketFlags struct {
 func (s *socketFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&s.socket, "socket", "", "stats socket: PATH or HOST:PORT (default: the first `stats socket` of --config)")
 	f.StringVar(&s.config, "config", runtimeapi.DefaultConfig, "haproxy.cfg to take the stats socket from when --socket is not given")
-	f.DurationVar(&s.timeout, "timeout", runtimeapi.DefaultTimeout, "time limit of one Runtime API command")
+	f.DurationVar(&s.timeout, "socket-timeout", runtimeapi.DefaultTimeout, "time limit of one Runtime API command")
 }
 
 // client resolves the socket (flag, else the config's `stats socket`) and returns its client.
