@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"harpy/hint"
 	"harpy/hversion"
 )
 
@@ -92,7 +93,11 @@ func (c *Client) Raw(ctx context.Context, cmd string) (string, error) {
 	}
 	b, err := io.ReadAll(conn)
 	if err != nil {
-		return "", fmt.Errorf("stats socket %s: read the answer to %q: %w", c.Addr, cmd, ctxErr(ctx, err))
+		err = fmt.Errorf("stats socket %s: read the answer to %q: %w", c.Addr, cmd, ctxErr(ctx, err))
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = hint.With(err, "HAProxy did not answer within %s: retry, or allow longer with --socket-timeout", t)
+		}
+		return "", err
 	}
 	return string(b), nil
 }

@@ -109,9 +109,27 @@ func (c *Client) waitRow(ctx context.Context, backend, server string, cond func(
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	var last StatRow
+	// the socket's own deadline may fire a moment before ctx reports it
+	timedOut := func() error {
+		cause := ctx.Err()
+		if cause == nil {
+			cause = context.DeadlineExceeded
+		}
+		if last == nil {
+			return cause
+		}
+		return fmt.Errorf("%w (status %s, check %s, %d sessions)", cause, last.Status(), dashed(last["check_status"]), last.Int("scur"))
+	}
+	expired := func() bool {
+		dl, ok := ctx.Deadline()
+		return ctx.Err() != nil || ok && !time.Now().Before(dl.Add(-10*time.Millisecond))
+	}
 	for {
 		st, err := c.Stat(ctx)
 		if err != nil {
+			if expired() {
+				return timedOut()
+			}
 			return err
 		}
 		r, err := st.Server(backend, server)
@@ -124,7 +142,7 @@ func (c *Client) waitRow(ctx context.Context, backend, server string, cond func(
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (status %s, check %s, %d sessions)", ctx.Err(), last.Status(), dashed(last["check_status"]), last.Int("scur"))
+			return timedOut()
 		case <-t.C:
 		}
 	}

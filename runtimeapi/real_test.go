@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -226,7 +227,17 @@ func TestRealActions(t *testing.T) {
 
 func TestRealMaster(t *testing.T) {
 	testenv.Real(t)
-	bin := livetest.DebianHAProxy(t)
+	for name, bin := range binaries(t) {
+		t.Run(name, func(t *testing.T) {
+			if !wanted(name) {
+				t.Skipf("not in HARPY_RUNTIME_VERSIONS=%s", os.Getenv("HARPY_RUNTIME_VERSIONS"))
+			}
+			testMaster(t, bin())
+		})
+	}
+}
+
+func testMaster(t *testing.T, bin string) {
 	dir := t.TempDir()
 	sock, master := filepath.Join(dir, "admin.sock"), filepath.Join(dir, "master.sock")
 	cfg := filepath.Join(dir, "haproxy.cfg")
@@ -243,16 +254,20 @@ func TestRealMaster(t *testing.T) {
 	if err != nil {
 		t.Fatalf("show proc: %v %v\n%s", procs, err, livetest.Tail(p.LogPath, 20))
 	}
-	if procs[0].Type != "master" || procs[0].PID != p.Pid() || procs[1].Type != "worker" {
+	if procs[0].Type != "master" || procs[0].PID != p.Pid() || procs[1].Type != "worker" || procs[1].PID == 0 {
 		t.Errorf("show proc = %+v (master pid %d)", procs, p.Pid())
 	}
-	if v, err := m.Version(ctx); err != nil || v.Branch() != "2.6" {
-		t.Errorf("master version %v %v", v, err)
+	mv, err := m.Version(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := runtimeapi.New(sock).Info(ctx); err != nil || info.Values["Pid"] != fmt.Sprint(procs[1].PID) {
+		t.Errorf("the worker's show info Pid %q, show proc's worker %d (%v)", info.Values["Pid"], procs[1].PID, err)
 	}
 	w := m.Worker(1)
 	st, err := w.Stat(ctx)
 	if err != nil || runtimeapi.Find(st.Rows, "app", "web1") == nil {
-		t.Fatalf("@1 show stat: %v %v", st, err)
+		t.Fatalf("@1 show stat on %s: %v %v", mv, st, err)
 	}
 	a, _ := runtimeapi.NewAction("maint", "app", "web1", "")
 	if res, err := w.Apply(ctx, a); err != nil || res.After.Status != "MAINT" {
@@ -262,7 +277,75 @@ func TestRealMaster(t *testing.T) {
 	if _, err := w.Command(ctx, "set weight app/nope 1"); !runtimeapi.IsCommandError(err) {
 		t.Errorf("@1 set weight on a missing server: %v", err)
 	}
-	if _, err := m.Worker(9).Stat(ctx); !runtimeapi.IsCommandError(err) {
-		t.Errorf("@9: %v", err)
+	// 3.0.11's master sometimes neither answers nor closes a connection that half-closes
+	// right after a forwarded command (seen in a probe, 5–35 of 40 tries): the client's
+	// timeout ends it, so there a timeout is accepted and logged.
+	w9 := m.Worker(9)
+	w9.Timeout = time.Second
+	if _, err := w9.Stat(ctx); !runtimeapi.IsCommandError(err) {
+		if mv.Compare(hversion.MustParse("3.0")) >= 0 && errors.Is(err, context.DeadlineExceeded) {
+			t.Logf("@9 on %s: %v (HAProxy gave no answer)", mv, err)
+		} else {
+			t.Errorf("@9: %v", err)
+		}
+	}
+}
+
+// TestRealDrainWait: a drained server with an open session is not drained until the
+// session ends; WaitDrained says so, and returns once the client closes.
+func TestRealDrainWait(t *testing.T) {
+	testenv.Real(t)
+	// a TCP server that holds every connection open
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	dir := t.TempDir()
+	sock, front := filepath.Join(dir, "admin.sock"), freePort(t)
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("global\n    stats socket %s level admin\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\nlisten l\n    bind %s\n    server s1 %s\n", sock, front, ln.Addr())), 0o644)
+	livetest.StartHAProxy(t, livetest.DebianHAProxy(t), cfg, sock, front)
+	c := runtimeapi.New(sock)
+	conn, err := net.Dial("tcp", front)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Write([]byte("hold\n"))
+	ctx := t.Context()
+	if _, err := livetest.Eventually(ctx, 20*time.Millisecond, func() bool {
+		r, err := c.Server(ctx, "l", "s1")
+		return err == nil && r.Int("scur") == 1
+	}); err != nil {
+		t.Fatal("the session never showed in show stat")
+	}
+	a, _ := runtimeapi.NewAction("drain", "l", "s1", "")
+	if _, err := c.Apply(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	err = c.WaitDrained(short, "l", "s1")
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "1 sessions") || hint.Of(err) == "" {
+		t.Errorf("WaitDrained with a session open: %v, want a timeout naming the session", err)
+	}
+	go func() { time.Sleep(200 * time.Millisecond); conn.Close() }()
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := c.WaitDrained(wctx, "l", "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("WaitDrained returned after %s, before the session ended", d)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"harpy/hint"
 )
@@ -269,6 +270,9 @@ func (c *Client) View(ctx context.Context, backend, server string) (View, error)
 
 var v16 = v("1.6")
 
+// readBackFor is how long Apply reads the state back before it calls a change missing.
+const readBackFor = 2 * time.Second
+
 // Result is an applied action: the state before and after, read back.
 type Result struct {
 	Before, After View
@@ -301,8 +305,20 @@ func (c *Client) Apply(ctx context.Context, a *Action) (*Result, error) {
 		}
 		res.Answer += strings.TrimSpace(out)
 	}
-	if res.After, err = c.View(ctx, a.Backend, a.Server); err != nil {
-		return nil, fmt.Errorf("%s %s/%s: read back: %w", a.Verb, a.Backend, a.Server, err)
+	// Read back until the change shows: 3.0 applies some (an address) a moment later.
+	deadline := time.Now().Add(readBackFor)
+	for {
+		if res.After, err = c.View(ctx, a.Backend, a.Server); err != nil {
+			return nil, fmt.Errorf("%s %s/%s: read back: %w", a.Verb, a.Backend, a.Server, err)
+		}
+		if a.expect == nil || a.expect(res.After) == nil || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	if a.expect != nil {
 		if err := a.expect(res.After); err != nil {
