@@ -69,3 +69,46 @@ func TestPermissionHint(t *testing.T) {
 		t.Errorf("unreachable path: %q", h)
 	}
 }
+
+// No target or argument, however crafted, puts a second command (";", a newline) or an
+// extra word on a Runtime API line: names and values are validated before any is sent.
+func FuzzActionCommands(f *testing.F) {
+	for _, s := range [][3]string{
+		{"drain", "app/web1", ""}, {"weight", "app/web1", "50%"}, {"addr", "app/web1", "10.0.0.1:80"},
+		{"addr", "app/web1", "[::1]:80"}, {"maint", "app/web1;shutdown sessions", ""},
+		{"weight", "app/web1", "1; shutdown frontend f"}, {"addr", "a/b", "1.2.3.4\nshow info"},
+		{"health", "a/b\nc", "on"}, {"agent", "a/b", "on off"},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	f.Fuzz(func(t *testing.T, verb, target, arg string) {
+		b, sv, err := ParseTarget(target)
+		if err != nil {
+			return
+		}
+		a, err := NewAction(verb, b, sv, arg)
+		if err != nil {
+			if !hint.IsInput(err) {
+				t.Fatalf("refusal is not bad input: %v", err)
+			}
+			return
+		}
+		for _, cmd := range a.Commands() {
+			if strings.ContainsAny(cmd, ";\n\r\x00") {
+				t.Fatalf("command %q carries a separator", cmd)
+			}
+			words := strings.Fields(cmd)
+			if len(words) > 7 || !strings.Contains(cmd, " "+target) {
+				t.Fatalf("command %q: %d words, or the target %q is not one word of it", cmd, len(words), target)
+			}
+		}
+		o := AddOptions{Backend: b, Server: sv, Addr: arg}
+		if cmds, err := o.AddCommands(hversion.MustParse("2.6")); err == nil {
+			for _, cmd := range cmds {
+				if strings.ContainsAny(cmd, ";\n\r") {
+					t.Fatalf("add command %q carries a separator", cmd)
+				}
+			}
+		}
+	})
+}

@@ -36,11 +36,24 @@ var Actions = []struct{ Verb, Arg, Doc string }{
 // ParseTarget splits "BACKEND/SERVER".
 func ParseTarget(s string) (backend, server string, err error) {
 	b, sv, ok := strings.Cut(s, "/")
-	if !ok || b == "" || sv == "" || strings.Contains(sv, "/") || strings.ContainsAny(s, " \t;") {
+	if !ok || b == "" || sv == "" || strings.Contains(sv, "/") || !cleanName(s) {
 		return "", "", hint.Input(hint.With(fmt.Errorf("bad server %q: want BACKEND/SERVER", s),
 			"name the server as its backend and its name, e.g. app/web1 (`harpy stat` lists them)"))
 	}
 	return b, sv, nil
+}
+
+// cleanName: HAProxy's proxy and server names are letters, digits, '-', '_', '.' and ':';
+// anything else (a blank, ";", a newline) could smuggle a second command onto the line.
+func cleanName(s string) bool {
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("-_.:/", r):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func bad(format string, args ...any) func(string) error {
