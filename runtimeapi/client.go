@@ -32,6 +32,8 @@ type Client struct {
 	Addr string
 	// Timeout bounds one command (DefaultTimeout when 0); ctx's deadline wins if earlier.
 	Timeout time.Duration
+	// Origin says where Addr was found (e.g. "haproxy.cfg:3"), for error messages.
+	Origin string
 
 	prefix string // "@1 " for a worker behind the master CLI
 
@@ -75,7 +77,11 @@ func (c *Client) Raw(ctx context.Context, cmd string) (string, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, network, address)
 	if err != nil {
-		return "", dialError(c.Addr, network, address, err)
+		name := c.Addr
+		if c.Origin != "" {
+			name += " (the `stats socket` of " + c.Origin + ")"
+		}
+		return "", dialError(name, network, address, err)
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {

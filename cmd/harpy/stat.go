@@ -33,15 +33,16 @@ func (s *socketFlags) add(f *pflag.FlagSet) {
 
 // client resolves the socket (flag, else the config's `stats socket`) and returns its client.
 func (s *socketFlags) client() (*runtimeapi.Client, error) {
-	addr := s.socket
+	addr, origin := s.socket, ""
 	if addr == "" {
 		var err error
 		if addr, err = runtimeapi.SocketFromConfig(s.config); err != nil {
 			return nil, err
 		}
+		origin = s.config
 	}
 	c := runtimeapi.New(addr)
-	c.Timeout = s.timeout
+	c.Timeout, c.Origin = s.timeout, origin
 	return c, nil
 }
 
