@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -347,5 +348,86 @@ func TestRealDrainWait(t *testing.T) {
 	}
 	if d := time.Since(start); d < 150*time.Millisecond {
 		t.Errorf("WaitDrained returned after %s, before the session ended", d)
+	}
+}
+
+// TestRealDrainUnderLoad: under wrk load, drain --wait on one of two servers: it ends
+// with no sessions, no new request reaches it afterwards, and no request fails.
+func TestRealDrainUnderLoad(t *testing.T) {
+	testenv.Real(t)
+	wrk := testenv.Tool(t, "wrk", "wrk")
+	var hits [2]atomic.Int64
+	addrs := make([]string, 2)
+	for i := range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			hits[i].Add(1)
+			time.Sleep(2 * time.Millisecond)
+			fmt.Fprintln(w, "ok")
+		})}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		addrs[i] = ln.Addr().String()
+	}
+	dir := t.TempDir()
+	sock, front := filepath.Join(dir, "admin.sock"), freePort(t)
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+frontend f
+    bind %s
+    default_backend app
+backend app
+    balance roundrobin
+    server web1 %s
+    server web2 %s
+`, sock, front, addrs[0], addrs[1])), 0o644)
+	livetest.StartHAProxy(t, livetest.DebianHAProxy(t), cfg, sock, front)
+	c := runtimeapi.New(sock)
+	ctx := t.Context()
+	type out struct {
+		r   livetest.WrkResult
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		r, _, err := livetest.Wrk{URL: "http://" + front + "/", Threads: 2, Conns: 20, Duration: 4 * time.Second}.Run(ctx, wrk)
+		done <- out{r, err}
+	}()
+	time.Sleep(time.Second)
+	if hits[0].Load() == 0 {
+		t.Fatal("web1 had no traffic before the drain")
+	}
+	a, _ := runtimeapi.NewAction("drain", "app", "web1", "")
+	if _, err := c.Apply(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.WaitDrained(wctx, "app", "web1"); err != nil {
+		t.Fatal(err)
+	}
+	atDrained := hits[0].Load()
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	t.Logf("wrk: %s; web1 %d (at drained %d), web2 %d", res.r, hits[0].Load(), atDrained, hits[1].Load())
+	if res.r.Failed() != 0 {
+		t.Errorf("%d requests failed during the drain: %s", res.r.Failed(), res.r)
+	}
+	if after := hits[0].Load() - atDrained; after != 0 {
+		t.Errorf("web1 took %d requests after it was drained", after)
+	}
+	if hits[1].Load() < int64(res.r.Requests)/2 {
+		t.Errorf("web2 took %d of %d requests: the drained traffic did not move to it", hits[1].Load(), res.r.Requests)
 	}
 }
