@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"harpy/hint"
 	"harpy/hversion"
 )
 
@@ -31,6 +32,8 @@ type Client struct {
 	Addr string
 	// Timeout bounds one command (DefaultTimeout when 0); ctx's deadline wins if earlier.
 	Timeout time.Duration
+	// Origin says where Addr was found (e.g. "haproxy.cfg:3"), for error messages.
+	Origin string
 
 	prefix string // "@1 " for a worker behind the master CLI
 
@@ -74,7 +77,11 @@ func (c *Client) Raw(ctx context.Context, cmd string) (string, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, network, address)
 	if err != nil {
-		return "", dialError(c.Addr, network, address, err)
+		name := c.Addr
+		if c.Origin != "" {
+			name += " (the `stats socket` of " + c.Origin + ")"
+		}
+		return "", dialError(name, network, address, err)
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -92,7 +99,11 @@ func (c *Client) Raw(ctx context.Context, cmd string) (string, error) {
 	}
 	b, err := io.ReadAll(conn)
 	if err != nil {
-		return "", fmt.Errorf("stats socket %s: read the answer to %q: %w", c.Addr, cmd, ctxErr(ctx, err))
+		err = fmt.Errorf("stats socket %s: read the answer to %q: %w", c.Addr, cmd, ctxErr(ctx, err))
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = hint.With(err, "HAProxy did not answer within %s: retry, or allow longer with --socket-timeout", t)
+		}
+		return "", err
 	}
 	return string(b), nil
 }

@@ -16,8 +16,8 @@ import (
 const DefaultConfig = "/etc/haproxy/haproxy.cfg"
 
 // SocketFromConfig returns the address of the first `stats socket` line of the global
-// section of the haproxy.cfg at path, and the line's number. The config is read lightly:
-// comments and sections, nothing else.
+// section of the haproxy.cfg at path. The config is read lightly: comments and sections,
+// nothing else.
 func SocketFromConfig(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {

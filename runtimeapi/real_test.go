@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,16 +182,40 @@ func TestRealActions(t *testing.T) {
 			if ss, err := c.ServersState(ctx); err != nil || len(ss) != 2 {
 				t.Errorf("show servers state: %v %v", ss, err)
 			}
-			// add server: refused before 2.4 with the version named
-			add := fmt.Sprintf("add server app/web3 %s", l.web2)
-			_, err = c.Command(ctx, add)
+			// add server: refused before 2.4 with the version named; else added with a
+			// check, ready once it passed, then deleted (drain → maint → [wait] → del)
+			add := runtimeapi.AddOptions{Backend: "app", Server: "web3", Addr: l.web2, Check: true, Inter: 100 * time.Millisecond, Rise: 1}
+			actx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			view, err := c.AddServer(actx, add)
 			var ve *runtimeapi.VersionError
-			if ver.Compare(hversion.MustParse("2.4")) < 0 {
+			switch {
+			case ver.Compare(hversion.MustParse("2.4")) < 0:
 				if !errors.As(err, &ve) || !strings.Contains(err.Error(), "2.4") || !strings.Contains(err.Error(), ver.String()) {
 					t.Errorf("add server on %s: %v, want a version error naming 2.4 and %s", ver, err, ver)
 				}
-			} else if err != nil {
+			case err != nil:
 				t.Errorf("add server on %s: %v", ver, err)
+			default:
+				if !strings.HasPrefix(view.Status, "UP") || view.HealthOn == nil || !*view.HealthOn {
+					t.Errorf("added server: %s, want UP with checks on", view)
+				}
+				if err := c.DelServer(actx, "app", "web3"); err != nil {
+					t.Errorf("del server on %s: %v", ver, err)
+				}
+				if _, err := c.Server(ctx, "app", "web3"); err == nil {
+					t.Errorf("app/web3 still there after del")
+				}
+			}
+			// wait srv-removable: 3.0 and later
+			_, err = c.Command(ctx, "wait 100ms srv-removable app/web2")
+			if ver.Compare(hversion.MustParse("3.0")) < 0 {
+				if !errors.As(err, &ve) || !strings.Contains(err.Error(), "3.0") {
+					t.Errorf("wait srv-removable on %s: %v, want a version error naming 3.0", ver, err)
+				}
+			} else if err == nil || errors.As(err, &ve) {
+				// web2 is not in maintenance, so HAProxy itself answers that it cannot be removed
+				t.Errorf("wait srv-removable on %s for a live server: %v, want HAProxy's refusal", ver, err)
 			}
 			// a missing socket
 			_, err = runtimeapi.New(filepath.Join(t.TempDir(), "none.sock")).Stat(ctx)
@@ -202,7 +228,17 @@ func TestRealActions(t *testing.T) {
 
 func TestRealMaster(t *testing.T) {
 	testenv.Real(t)
-	bin := livetest.DebianHAProxy(t)
+	for name, bin := range binaries(t) {
+		t.Run(name, func(t *testing.T) {
+			if !wanted(name) {
+				t.Skipf("not in HARPY_RUNTIME_VERSIONS=%s", os.Getenv("HARPY_RUNTIME_VERSIONS"))
+			}
+			testMaster(t, bin())
+		})
+	}
+}
+
+func testMaster(t *testing.T, bin string) {
 	dir := t.TempDir()
 	sock, master := filepath.Join(dir, "admin.sock"), filepath.Join(dir, "master.sock")
 	cfg := filepath.Join(dir, "haproxy.cfg")
@@ -219,16 +255,20 @@ func TestRealMaster(t *testing.T) {
 	if err != nil {
 		t.Fatalf("show proc: %v %v\n%s", procs, err, livetest.Tail(p.LogPath, 20))
 	}
-	if procs[0].Type != "master" || procs[0].PID != p.Pid() || procs[1].Type != "worker" {
+	if procs[0].Type != "master" || procs[0].PID != p.Pid() || procs[1].Type != "worker" || procs[1].PID == 0 {
 		t.Errorf("show proc = %+v (master pid %d)", procs, p.Pid())
 	}
-	if v, err := m.Version(ctx); err != nil || v.Branch() != "2.6" {
-		t.Errorf("master version %v %v", v, err)
+	mv, err := m.Version(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := runtimeapi.New(sock).Info(ctx); err != nil || info.Values["Pid"] != fmt.Sprint(procs[1].PID) {
+		t.Errorf("the worker's show info Pid %q, show proc's worker %d (%v)", info.Values["Pid"], procs[1].PID, err)
 	}
 	w := m.Worker(1)
 	st, err := w.Stat(ctx)
 	if err != nil || runtimeapi.Find(st.Rows, "app", "web1") == nil {
-		t.Fatalf("@1 show stat: %v %v", st, err)
+		t.Fatalf("@1 show stat on %s: %v %v", mv, st, err)
 	}
 	a, _ := runtimeapi.NewAction("maint", "app", "web1", "")
 	if res, err := w.Apply(ctx, a); err != nil || res.After.Status != "MAINT" {
@@ -238,7 +278,156 @@ func TestRealMaster(t *testing.T) {
 	if _, err := w.Command(ctx, "set weight app/nope 1"); !runtimeapi.IsCommandError(err) {
 		t.Errorf("@1 set weight on a missing server: %v", err)
 	}
-	if _, err := m.Worker(9).Stat(ctx); !runtimeapi.IsCommandError(err) {
-		t.Errorf("@9: %v", err)
+	// 3.0.11's master sometimes neither answers nor closes a connection that half-closes
+	// right after a forwarded command (seen in a probe, 5–35 of 40 tries): the client's
+	// timeout ends it, so there a timeout is accepted and logged.
+	w9 := m.Worker(9)
+	w9.Timeout = time.Second
+	if _, err := w9.Stat(ctx); !runtimeapi.IsCommandError(err) {
+		if mv.Compare(hversion.MustParse("3.0")) >= 0 && errors.Is(err, context.DeadlineExceeded) {
+			t.Logf("@9 on %s: %v (HAProxy gave no answer)", mv, err)
+		} else {
+			t.Errorf("@9: %v", err)
+		}
+	}
+}
+
+// TestRealDrainWait: a drained server with an open session is not drained until the
+// session ends; WaitDrained says so, and returns once the client closes.
+func TestRealDrainWait(t *testing.T) {
+	testenv.Real(t)
+	// a TCP server that holds every connection open
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	dir := t.TempDir()
+	sock, front := filepath.Join(dir, "admin.sock"), freePort(t)
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("global\n    stats socket %s level admin\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\nlisten l\n    bind %s\n    server s1 %s\n", sock, front, ln.Addr())), 0o644)
+	livetest.StartHAProxy(t, livetest.DebianHAProxy(t), cfg, sock, front)
+	c := runtimeapi.New(sock)
+	conn, err := net.Dial("tcp", front)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Write([]byte("hold\n"))
+	ctx := t.Context()
+	if _, err := livetest.Eventually(ctx, 20*time.Millisecond, func() bool {
+		r, err := c.Server(ctx, "l", "s1")
+		return err == nil && r.Int("scur") == 1
+	}); err != nil {
+		t.Fatal("the session never showed in show stat")
+	}
+	a, _ := runtimeapi.NewAction("drain", "l", "s1", "")
+	if _, err := c.Apply(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	err = c.WaitDrained(short, "l", "s1")
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "1 sessions") || hint.Of(err) == "" {
+		t.Errorf("WaitDrained with a session open: %v, want a timeout naming the session", err)
+	}
+	go func() { time.Sleep(200 * time.Millisecond); conn.Close() }()
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := c.WaitDrained(wctx, "l", "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("WaitDrained returned after %s, before the session ended", d)
+	}
+}
+
+// TestRealDrainUnderLoad: under wrk load, drain --wait on one of two servers: it ends
+// with no sessions, no new request reaches it afterwards, and no request fails.
+func TestRealDrainUnderLoad(t *testing.T) {
+	testenv.Real(t)
+	wrk := testenv.Tool(t, "wrk", "wrk")
+	var hits [2]atomic.Int64
+	addrs := make([]string, 2)
+	for i := range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			hits[i].Add(1)
+			time.Sleep(2 * time.Millisecond)
+			fmt.Fprintln(w, "ok")
+		})}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		addrs[i] = ln.Addr().String()
+	}
+	dir := t.TempDir()
+	sock, front := filepath.Join(dir, "admin.sock"), freePort(t)
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+frontend f
+    bind %s
+    default_backend app
+backend app
+    balance roundrobin
+    server web1 %s
+    server web2 %s
+`, sock, front, addrs[0], addrs[1])), 0o644)
+	livetest.StartHAProxy(t, livetest.DebianHAProxy(t), cfg, sock, front)
+	c := runtimeapi.New(sock)
+	ctx := t.Context()
+	type out struct {
+		r   livetest.WrkResult
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		r, _, err := livetest.Wrk{URL: "http://" + front + "/", Threads: 2, Conns: 20, Duration: 4 * time.Second}.Run(ctx, wrk)
+		done <- out{r, err}
+	}()
+	time.Sleep(time.Second)
+	if hits[0].Load() == 0 {
+		t.Fatal("web1 had no traffic before the drain")
+	}
+	a, _ := runtimeapi.NewAction("drain", "app", "web1", "")
+	if _, err := c.Apply(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.WaitDrained(wctx, "app", "web1"); err != nil {
+		t.Fatal(err)
+	}
+	atDrained := hits[0].Load()
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	t.Logf("wrk: %s; web1 %d (at drained %d), web2 %d", res.r, hits[0].Load(), atDrained, hits[1].Load())
+	if res.r.Failed() != 0 {
+		t.Errorf("%d requests failed during the drain: %s", res.r.Failed(), res.r)
+	}
+	if after := hits[0].Load() - atDrained; after != 0 {
+		t.Errorf("web1 took %d requests after it was drained", after)
+	}
+	if hits[1].Load() < int64(res.r.Requests)/2 {
+		t.Errorf("web2 took %d of %d requests: the drained traffic did not move to it", hits[1].Load(), res.r.Requests)
 	}
 }

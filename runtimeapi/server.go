@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"harpy/hint"
 )
@@ -35,11 +36,24 @@ var Actions = []struct{ Verb, Arg, Doc string }{
 // ParseTarget splits "BACKEND/SERVER".
 func ParseTarget(s string) (backend, server string, err error) {
 	b, sv, ok := strings.Cut(s, "/")
-	if !ok || b == "" || sv == "" || strings.Contains(sv, "/") || strings.ContainsAny(s, " \t;") {
+	if !ok || b == "" || sv == "" || strings.Contains(sv, "/") || !cleanName(s) {
 		return "", "", hint.Input(hint.With(fmt.Errorf("bad server %q: want BACKEND/SERVER", s),
 			"name the server as its backend and its name, e.g. app/web1 (`harpy stat` lists them)"))
 	}
 	return b, sv, nil
+}
+
+// cleanName: HAProxy's proxy and server names are letters, digits, '-', '_', '.' and ':';
+// anything else (a blank, ";", a newline) could smuggle a second command onto the line.
+func cleanName(s string) bool {
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("-_.:/", r):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func bad(format string, args ...any) func(string) error {
@@ -269,6 +283,9 @@ func (c *Client) View(ctx context.Context, backend, server string) (View, error)
 
 var v16 = v("1.6")
 
+// readBackFor is how long Apply reads the state back before it calls a change missing.
+const readBackFor = 2 * time.Second
+
 // Result is an applied action: the state before and after, read back.
 type Result struct {
 	Before, After View
@@ -301,8 +318,20 @@ func (c *Client) Apply(ctx context.Context, a *Action) (*Result, error) {
 		}
 		res.Answer += strings.TrimSpace(out)
 	}
-	if res.After, err = c.View(ctx, a.Backend, a.Server); err != nil {
-		return nil, fmt.Errorf("%s %s/%s: read back: %w", a.Verb, a.Backend, a.Server, err)
+	// Read back until the change shows: 3.0 applies some (an address) a moment later.
+	deadline := time.Now().Add(readBackFor)
+	for {
+		if res.After, err = c.View(ctx, a.Backend, a.Server); err != nil {
+			return nil, fmt.Errorf("%s %s/%s: read back: %w", a.Verb, a.Backend, a.Server, err)
+		}
+		if a.expect == nil || a.expect(res.After) == nil || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	if a.expect != nil {
 		if err := a.expect(res.After); err != nil {

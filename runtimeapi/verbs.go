@@ -95,7 +95,8 @@ func (vb Verb) Check(have hversion.V) error {
 	return nil
 }
 
-// Experimental reports whether the verb needs `experimental-mode on` on have.
+// Experimental reports whether the verb needs `experimental-mode on` on have (false for
+// an unknown, zero, version).
 func (vb Verb) Experimental(have hversion.V) bool {
-	return vb.ExperimentalBefore != (hversion.V{}) && have.Compare(vb.ExperimentalBefore) < 0
+	return vb.ExperimentalBefore != (hversion.V{}) && have != (hversion.V{}) && have.Compare(vb.ExperimentalBefore) < 0
 }

@@ -28,20 +28,21 @@ type socketFlags struct {
 func (s *socketFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&s.socket, "socket", "", "stats socket: PATH or HOST:PORT (default: the first `stats socket` of --config)")
 	f.StringVar(&s.config, "config", runtimeapi.DefaultConfig, "haproxy.cfg to take the stats socket from when --socket is not given")
-	f.DurationVar(&s.timeout, "timeout", runtimeapi.DefaultTimeout, "time limit of one Runtime API command")
+	f.DurationVar(&s.timeout, "socket-timeout", runtimeapi.DefaultTimeout, "time limit of one Runtime API command")
 }
 
 // client resolves the socket (flag, else the config's `stats socket`) and returns its client.
 func (s *socketFlags) client() (*runtimeapi.Client, error) {
-	addr := s.socket
+	addr, origin := s.socket, ""
 	if addr == "" {
 		var err error
 		if addr, err = runtimeapi.SocketFromConfig(s.config); err != nil {
 			return nil, err
 		}
+		origin = s.config
 	}
 	c := runtimeapi.New(addr)
-	c.Timeout = s.timeout
+	c.Timeout, c.Origin = s.timeout, origin
 	return c, nil
 }
 
