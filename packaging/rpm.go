@@ -2,7 +2,9 @@ package packaging
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/goreleaser/nfpm/v2"
 	_ "github.com/goreleaser/nfpm/v2/rpm" // registers "rpm"
@@ -72,11 +74,24 @@ func rpmISA(arch string) string {
 	return ""
 }
 
-// noteDist says so when the RPM's dist is not this host's.
+// noteDist says so when the RPM's dist is not this host's, naming what the binary needs
+// that the dist's base system lacks (from the distro package's data).
 func (o Options) noteDist() {
-	if host, err := HostDist(); err == nil {
-		if note := DistNote(o.Dist, host); note != "" {
-			fmt.Fprintln(o.Notes, note)
-		}
+	host, err := HostDist()
+	if err != nil {
+		return
+	}
+	note := DistNote(o.Dist, host)
+	if note == "" {
+		return
+	}
+	fmt.Fprintln(o.Notes, note)
+	missing, known, err := Missing(filepath.Join(o.StageDir, "usr/sbin/haproxy"), o.Dist)
+	switch {
+	case err != nil:
+	case !known:
+		fmt.Fprintf(o.Notes, "note: harpy has no data on what %s's base system provides\n", o.Dist)
+	case len(missing) > 0:
+		fmt.Fprintf(o.Notes, "note: %s's base system lacks what the binary needs: %s\n", o.Dist, strings.Join(missing, ", "))
 	}
 }
