@@ -40,39 +40,6 @@ func TestParseWrk(t *testing.T) {
 	}
 }
 
-func TestParseStat(t *testing.T) {
-	f, err := os.Open("testdata/show-stat-2.6.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := ParseStat(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct{ proxy, server, status string }{
-		{"app", "web10", "DOWN"},
-		{"app", "web11", "MAINT"},
-		{"f", "FRONTEND", "OPEN"},
-		{"stats", "BACKEND", "UP"},
-	} {
-		r := Find(rows, c.proxy, c.server)
-		if r == nil {
-			t.Errorf("no row %s/%s", c.proxy, c.server)
-			continue
-		}
-		if r.Status() != c.status {
-			t.Errorf("%s/%s status %q, want %q", c.proxy, c.server, r.Status(), c.status)
-		}
-	}
-	if r := Find(rows, "app", "web10"); r["addr"] != "127.0.0.10:1" {
-		t.Errorf("app/web10 addr %q, want 127.0.0.10:1", r["addr"])
-	}
-	if Find(rows, "app", "nope") != nil {
-		t.Error("Find found a server that is not there")
-	}
-}
-
 func TestAdjustRsyslog(t *testing.T) {
 	for _, c := range []struct {
 		name, in, want string
