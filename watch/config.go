@@ -2,6 +2,7 @@ package watch
 
 import (
 	"fmt"
+	"harpy/apply"
 	"net/netip"
 	"strings"
 	"time"
@@ -35,6 +36,7 @@ type Config struct {
 	ReloadCommand  []string        `toml:"reload_command"`
 	ReloadDebounce string          `toml:"reload_debounce"`
 	Backends       []BackendConfig `toml:"backend"`
+	Files          []FileConfig    `toml:"file"`
 
 	pos  profiles.Positions
 	file string
@@ -49,6 +51,14 @@ type BackendConfig struct {
 	Check        *CheckConfig  `toml:"check"`
 	DNS          *DNSConfig    `toml:"dns"`
 	Consul       *ConsulConfig `toml:"consul"`
+}
+
+// FileConfig is another file rendered from the servers (see File).
+type FileConfig struct {
+	Path     string   `toml:"path"`
+	Template string   `toml:"template"` // a text/template file
+	Check    []string `toml:"check_command"`
+	Reload   []string `toml:"reload_command"`
 }
 
 // CheckConfig is the health check of servers added at run time.
@@ -221,13 +231,42 @@ func (c *Config) validate() error {
 			p.duration(f+".consul.wait", cc.Wait, time.Second, 0)
 		}
 	}
+	for i, f := range c.Files {
+		fld := fmt.Sprintf("file.%d", i)
+		if !strings.HasPrefix(f.Path, "/") || strings.Contains(f.Path, "..") {
+			p.add(fld+".path", "%q is not an absolute path", f.Path)
+		}
+		if f.Template == "" {
+			p.add(fld+".template", "missing: the text/template file to render")
+		}
+	}
 	if len(p.errs) > 0 {
 		return hint.Input(hint.With(fmt.Errorf("watch config %s:\n%s", c.file, strings.Join(p.errs, "\n")), "fix the fields named; see %s", configDocs))
 	}
 	return nil
 }
 
-// Sources builds the backends a Watcher runs.
+// BuildFiles parses the templates of the config's other files.
+func (c *Config) BuildFiles() ([]*File, error) {
+	var out []*File
+	for _, f := range c.Files {
+		t, err := ParseFileTemplate(f.Template)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &File{Path: f.Path, Template: t, Check: f.Check, Reload: f.Reload, Target: apply.LocalTarget{Root: c.root()}})
+	}
+	return out, nil
+}
+
+func (c *Config) root() string {
+	if c.Root == "" {
+		return "/"
+	}
+	return c.Root
+}
+
+// BuildBackends builds the backends a Watcher runs.
 func (c *Config) BuildBackends() []Backend {
 	var out []Backend
 	dur := func(s string, def time.Duration) time.Duration {

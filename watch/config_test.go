@@ -45,6 +45,7 @@ func TestConfig(t *testing.T) {
 		{"bad duration", strings.Replace(goodConfig, "\"1s\"", "\"1 sec\"", 1), "backend[0].dns.interval: \"1 sec\" is not a duration"},
 		{"duplicate", strings.Replace(goodConfig, "name = \"web\"", "name = \"mysql\"", 1), "backend[1].name: \"mysql\" is fed twice"},
 		{"injection in name", strings.Replace(goodConfig, "_mysql._tcp.db.example.com", "a\\nb", 1), "backend[0].dns.name: missing or not a DNS name"},
+		{"file path relative", goodConfig + "[[file]]\npath = \"etc/hosts\"\ntemplate = \"t\"\n", "w.toml:16:8: file[0].path: \"etc/hosts\" is not an absolute path"},
 		{"no socket", strings.Replace(goodConfig, "socket = \"/var/lib/haproxy/stats\"", "", 1), "socket: missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

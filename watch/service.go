@@ -41,9 +41,10 @@ func New(ctx context.Context, c *Config, log *slog.Logger, dryRun bool) (*Watche
 	} else if v, err = client.Version(ctx); err != nil {
 		return nil, fmt.Errorf("watch: ask the running HAProxy its version: %w", err)
 	}
-	root := c.Root
-	if root == "" {
-		root = "/"
+	root := c.root()
+	files, err := c.BuildFiles()
+	if err != nil {
+		return nil, err
 	}
 	var reload apply.Reloader = apply.None{}
 	if len(c.ReloadCommand) > 0 {
@@ -55,6 +56,7 @@ func New(ctx context.Context, c *Config, log *slog.Logger, dryRun bool) (*Watche
 		Persister: &FilePersister{Profile: c.Profile, Sets: c.Set, HAProxy: v, Target: apply.LocalTarget{Root: root},
 			Valid: apply.HAProxy{}, Reloader: reload},
 		Backends:       c.BuildBackends(),
+		Files:          files,
 		Log:            log,
 		DryRun:         dryRun,
 		ReloadDebounce: debounce,

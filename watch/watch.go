@@ -53,6 +53,7 @@ type Watcher struct {
 	Runtime   Runtime
 	Persister Persister
 	Backends  []Backend
+	Files     []*File // other files rendered from the same servers
 	Log       *slog.Logger
 	DryRun    bool // plan and print, change nothing
 	// ReloadDebounce is the quiet time before a reload that run-time commands could not
@@ -208,6 +209,11 @@ func (w *Watcher) step(ctx context.Context, b *Backend) ([]Change, error) {
 		}
 		if needReload {
 			w.scheduleReload(ctx)
+		}
+	}
+	for _, f := range w.Files {
+		if _, err := f.Write(ctx, snapshot); err != nil {
+			return changes, w.fail(fmt.Errorf("backend %s: write %s: %w", b.Name, f.Path, err))
 		}
 	}
 	return changes, nil

@@ -1,9 +1,14 @@
 package watch
 
 import (
+	"os"
+	"path/filepath"
+	"text/template"
+
 	"context"
 	"errors"
 	"fmt"
+	"harpy/apply"
 	"net/netip"
 	"strings"
 	"sync"
@@ -168,5 +173,37 @@ func TestReloadDebounced(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // a second reload would come within the debounce
 	if p.reloads() != 1 {
 		t.Errorf("%d reloads for 20 flaps, want 1", p.reload)
+	}
+}
+
+// TestFiles: another file follows the same servers, checked before it replaces the old
+// one and followed by its own reload; a check that refuses leaves the old file.
+func TestFiles(t *testing.T) {
+	root := t.TempDir()
+	tmpl := template.Must(template.New("hosts").Parse("{{range .Backends.be}}{{.Addr}} {{.Name}}\n{{end}}"))
+	marker := filepath.Join(root, "reloaded")
+	f := &File{Path: "/etc/hosts.d/lb", Template: tmpl, Check: []string{"grep", "-q", "10.0.0", "{{staged}}"},
+		Reload: []string{"touch", marker}, Target: apply.LocalTarget{Root: root}}
+	rt := &fakeRuntime{v: hversion.MustParse("3.0"), servers: map[string]Server{}}
+	w := &Watcher{Runtime: rt, Persister: &countPersister{}, Files: []*File{f},
+		Backends: []Backend{{Name: "be", Source: &fixed{ans: discovery.Answer{Targets: []discovery.Target{tgt("b_80", "10.0.0.2", 80, 1, false), tgt("a_80", "10.0.0.1", 80, 1, false)}}}}}}
+	if _, err := w.Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(root, "etc/hosts.d/lb"))
+	if string(got) != "10.0.0.1 a_80\n10.0.0.2 b_80\n" {
+		t.Errorf("file:\n%s", got)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("no reload: %v", err)
+	}
+	// A check that refuses: the file stays.
+	f.Check = []string{"false"}
+	w.Backends[0].Source = &fixed{ans: discovery.Answer{Targets: []discovery.Target{tgt("c_80", "10.0.0.3", 80, 1, false), tgt("a_80", "10.0.0.1", 80, 1, false), tgt("b_80", "10.0.0.2", 80, 1, false)}}}
+	if _, err := w.Once(context.Background()); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("refused check: %v", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(root, "etc/hosts.d/lb")); string(after) != string(got) {
+		t.Errorf("file replaced despite the check:\n%s", after)
 	}
 }
