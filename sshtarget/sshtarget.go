@@ -344,16 +344,17 @@ func (t *Target) Stage(ctx context.Context, p string, data []byte, m apply.Meta)
 	if err := checkArg(rp); err != nil {
 		return nil, fmt.Errorf("stage %s: %w", t.Path(p), err)
 	}
+	if data == nil {
+		data = []byte{}
+	}
 	own := ""
 	if m.UID >= 0 {
 		own = fmt.Sprintf(" && chown %d:%d -- \"$t\"", m.UID, m.GID)
 	}
 	script := `set -C; umask 077; t=` + Quote(rp) + `
 cat > "$t" || { rm -f -- "$t"; exit 1; }
+[ "$(wc -c < "$t")" -eq ` + strconv.Itoa(len(data)) + ` ] || { rm -f -- "$t"; echo "short write: the input ended early" >&2; exit 1; }
 { chmod ` + fmt.Sprintf("%04o", m.Mode.Perm()) + ` -- "$t"` + own + ` && { sync -- "$t" 2>/dev/null || sync; }; } || { e=$?; rm -f -- "$t"; exit $e; }`
-	if data == nil {
-		data = []byte{}
-	}
 	if _, err := t.script(ctx, "stage "+t.Path(p), script, data); err != nil {
 		return nil, hint.With(err, "check the free space and permissions on the host (keeping an owner needs root)")
 	}

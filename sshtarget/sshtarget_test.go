@@ -293,3 +293,106 @@ func TestTransaction(t *testing.T) {
 		t.Fatalf("leftovers in etc/haproxy: %v", ents)
 	}
 }
+
+// cutter is the SSH target whose connection is cut just before its k-th operation.
+type cutter struct {
+	*sshtarget.Target
+	k, n int
+}
+
+func (c *cutter) step() {
+	c.n++
+	if c.n == c.k {
+		c.Target.Close()
+	}
+}
+
+func (c *cutter) Read(ctx context.Context, p string) (apply.Current, error) {
+	c.step()
+	return c.Target.Read(ctx, p)
+}
+
+func (c *cutter) MkdirAll(ctx context.Context, d string) ([]string, error) {
+	c.step()
+	return c.Target.MkdirAll(ctx, d)
+}
+
+func (c *cutter) Stage(ctx context.Context, p string, data []byte, m apply.Meta) (apply.Staged, error) {
+	c.step()
+	s, err := c.Target.Stage(ctx, p, data, m)
+	if err != nil {
+		return nil, err
+	}
+	return &cutStaged{s, c}, nil
+}
+
+func (c *cutter) Remove(ctx context.Context, p string) error {
+	c.step()
+	return c.Target.Remove(ctx, p)
+}
+
+func (c *cutter) Run(ctx context.Context, dir string, argv ...string) ([]byte, error) {
+	c.step()
+	return c.Target.Run(ctx, dir, argv...)
+}
+
+type cutStaged struct {
+	apply.Staged
+	c *cutter
+}
+
+func (s *cutStaged) Commit(ctx context.Context) error {
+	s.c.step()
+	return s.Staged.Commit(ctx)
+}
+
+// TestConnectionLost cuts the SSH connection before each operation of a transaction in
+// turn: every live file is then whole, old or new, and a run over a new connection
+// converges to the new files.
+func TestConnectionLost(t *testing.T) {
+	srv := sshtest.Start(t)
+	ctx := t.Context()
+	files := []apply.File{
+		{Name: "etc/haproxy/haproxy.cfg", Data: []byte("global\n    maxconn 100\n"), Mode: 0o644},
+		{Name: "etc/rsyslog.d/49-haproxy.conf", Data: []byte("# new rsyslog\n"), Mode: 0o644},
+		{Name: "etc/logrotate.d/haproxy", Data: []byte("# new logrotate\n"), Mode: 0o644},
+	}
+	for k := 1; ; k++ {
+		root := t.TempDir()
+		for _, f := range files[:2] { // the third file is new
+			os.MkdirAll(filepath.Join(root, filepath.Dir(f.Name)), 0o755)
+			os.WriteFile(filepath.Join(root, f.Name), []byte("old "+f.Name+"\n"), 0o644)
+		}
+		c := &cutter{Target: dial(t, srv, root), k: k}
+		tx := apply.Tx{Target: c, Files: files, Validate: apply.HAProxy{Binary: "true"}, Reload: apply.Command{Argv: []string{"true"}}}
+		_, err := tx.Run(ctx)
+		for _, f := range files {
+			b, rerr := os.ReadFile(filepath.Join(root, f.Name))
+			if errors.Is(rerr, fs.ErrNotExist) && f.Name == files[2].Name {
+				continue
+			}
+			if string(b) != string(f.Data) && string(b) != "old "+f.Name+"\n" {
+				t.Fatalf("cut before op %d: %s is %q (err %v), neither old nor new", k, f.Name, b, err)
+			}
+		}
+		if c.n < k { // the transaction ended before the cut: every step was covered
+			if err != nil {
+				t.Fatalf("uncut run failed: %v", err)
+			}
+			t.Logf("cut before each of %d operations", k-1)
+			return
+		}
+		if err == nil {
+			t.Fatalf("cut before op %d: no error", k)
+		}
+		res, err := apply.Tx{Target: dial(t, srv, root), Files: files, Validate: apply.HAProxy{Binary: "true"}}.Run(ctx)
+		if err != nil {
+			t.Fatalf("re-run after a cut before op %d: %v", k, err)
+		}
+		for _, f := range files {
+			if b, _ := os.ReadFile(filepath.Join(root, f.Name)); string(b) != string(f.Data) {
+				t.Fatalf("re-run after a cut before op %d: %s is %q (%+v)", k, f.Name, b, res)
+			}
+		}
+	}
+}
