@@ -59,7 +59,8 @@ type Settings struct {
 	CommandTimeout string    `toml:"command_timeout"`
 }
 
-// Consul is how a host's HAProxy is registered in Consul (not done yet by the rollout).
+// Consul is how a host's HAProxy is to be registered in Consul: checked and kept, not yet acted
+// on by the rollout.
 type Consul struct {
 	Service string   `toml:"service"`
 	Port    int      `toml:"port"`
