@@ -228,6 +228,7 @@ func (t *Target) Read(ctx context.Context, p string) (apply.Current, error) {
 		return apply.Current{}, fmt.Errorf("read %s: %w", rp, err)
 	}
 	script := `p=` + Quote(rp) + `
+` + t.confine(rp) + `
 if ! s=$(LC_ALL=C stat -c '%f %u %g %s' -- "$p" 2>&1); then
 	case $s in *"No such file or directory"*) echo missing; exit 0;; esac
 	printf '%s\n' "$s" >&2; exit 1
@@ -244,6 +245,10 @@ if [ -L "$p" ]; then readlink -- "$p"; elif [ -f "$p" ]; then cat -- "$p"; fi`
 	}
 	if string(head) == "missing" {
 		return apply.Current{}, nil
+	}
+	if real, ok := strings.CutPrefix(string(head), "escape "); ok {
+		return apply.Current{}, hint.With(fmt.Errorf("install %s on %s: its directory leads out of the root %s to %s", rp, t.cfg.Addr, t.cfg.Root, real),
+			"make the link relative inside the root, or give the link's target as root")
 	}
 	f := strings.Fields(string(head))
 	if len(f) != 4 {
@@ -266,6 +271,20 @@ if [ -L "$p" ]; then readlink -- "$p"; elif [ -f "$p" ]; then cat -- "$p"; fi`
 		cur.Data = body
 	}
 	return cur, nil
+}
+
+// confine is a script line that, with a Root other than "/", refuses a path whose
+// nearest existing directory resolves (through symlinks) outside the root: with root
+// /srv/h1, /srv/h1/etc -> /etc would otherwise write into the host's own /etc.
+func (t *Target) confine(rp string) string {
+	if path.Clean(t.cfg.Root) == "/" {
+		return ""
+	}
+	return `r=$(cd -- ` + Quote(t.cfg.Root) + ` 2>/dev/null && pwd -P) && {
+	d=$(dirname -- "$p"); while [ ! -d "$d" ]; do d=$(dirname -- "$d"); done
+	real=$(cd -- "$d" && pwd -P) || exit 1
+	case $real/ in "$r"/*) ;; *) printf 'escape %s\n' "$real"; exit 0;; esac
+}`
 }
 
 // fileType maps st_mode's type bits to fs.FileMode's.

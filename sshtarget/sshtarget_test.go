@@ -5,12 +5,16 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"harpy/apply"
 	"harpy/hint"
@@ -394,5 +398,73 @@ func TestConnectionLost(t *testing.T) {
 				t.Fatalf("re-run after a cut before op %d: %s is %q (%+v)", k, f.Name, b, res)
 			}
 		}
+	}
+}
+
+// TestConfined: with a root, a directory that leads out of it through a symlink is
+// refused before anything is written there.
+func TestConfined(t *testing.T) {
+	srv := sshtest.Start(t)
+	root, outside := t.TempDir(), t.TempDir()
+	os.Symlink(outside, filepath.Join(root, "etc"))
+	os.MkdirAll(filepath.Join(root, "var"), 0o755)
+	os.Symlink("var", filepath.Join(root, "inside"))
+	tg := dial(t, srv, root)
+	_, err := apply.Tx{Target: tg, Files: []apply.File{{Name: "etc/haproxy/haproxy.cfg", Data: []byte("x")}}}.Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "leads out of the root") || hint.Of(err) == "" {
+		t.Fatalf("escape: %v", err)
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Fatalf("written outside the root: %v", ents)
+	}
+	// A link that stays inside the root is fine.
+	if _, err := (apply.Tx{Target: tg, Files: []apply.File{{Name: "inside/x.cfg", Data: []byte("x")}}}).Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "var/x.cfg")); string(b) != "x" {
+		t.Fatalf("inside: %q", b)
+	}
+}
+
+// TestAgent logs in with a key held by an SSH agent (golang.org/x/crypto/ssh/agent's
+// keyring on a unix socket) when no identity file is given.
+func TestAgent(t *testing.T) {
+	srv := sshtest.Start(t)
+	keyring := agent.NewKeyring()
+	b, _ := os.ReadFile(srv.IdentityFile)
+	raw, err := ssh.ParseRawPrivateKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keyring.Add(agent.AddedKey{PrivateKey: raw}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { agent.ServeAgent(keyring, c); c.Close() }()
+		}
+	}()
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	tg, err := sshtarget.Dial(t.Context(), sshtarget.Config{Addr: srv.Addr, User: srv.User, KnownHosts: srv.KnownHosts})
+	if err != nil {
+		t.Fatalf("%v (hint %s)", err, hint.Of(err))
+	}
+	defer tg.Close()
+	if out, err := tg.Run(t.Context(), "/", "id", "-u"); err != nil || strings.TrimSpace(string(out)) != "0" {
+		t.Fatalf("id -u: %q %v", out, err)
+	}
+	t.Setenv("SSH_AUTH_SOCK", "")
+	if _, err := sshtarget.Dial(t.Context(), sshtarget.Config{Addr: srv.Addr, User: srv.User, KnownHosts: srv.KnownHosts}); err == nil || !hint.IsInput(err) || !strings.Contains(err.Error(), "no SSH agent") {
+		t.Fatalf("no key and no agent: %v", err)
 	}
 }
