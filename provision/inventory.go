@@ -122,8 +122,9 @@ const (
 	DefaultCommandTimeout = 2 * time.Minute
 )
 
-// DefaultReload is how a host's HAProxy takes a new config.
-var DefaultReload = []string{"systemctl", "reload", "haproxy"}
+// DefaultReload is how a host's HAProxy takes a new config: a running service reloads,
+// a stopped one (a fresh host) starts.
+var DefaultReload = []string{"systemctl", "reload-or-restart", "haproxy"}
 
 // Load reads and checks an inventory file: every problem is reported (one a line) and
 // the error is bad input (exit 2).

@@ -44,7 +44,7 @@ defaults'; "set" lists accumulate in that order. Paths are relative to the inven
   known_hosts = "~/.ssh/known_hosts"    # accept_new_host_keys = true: trust on first use
   profile = "web-lb"                    # embedded name or file; set = ["KEY=VALUE", …]
   # haproxy = "2.6"   (default: the host's haproxy -v)   dist = "debian" (default: os-release)
-  # reload = ["systemctl", "reload", "haproxy"]   binary = "/usr/sbin/haproxy" (the checker)
+  # reload = ["systemctl", "reload-or-restart", "haproxy"]   binary = "/usr/sbin/haproxy" (the checker)
   # connect_timeout = "10s"   command_timeout = "2m"   root = "/" (a directory on the host)
 
   [group.edge]
@@ -102,13 +102,13 @@ defaults'; "set" lists accumulate in that order. Paths are relative to the inven
 					}
 				}
 				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "HOST\tDIST\tHAPROXY\tCONFIG\tRELOAD\tSECONDS\tERROR")
+				fmt.Fprintln(tw, "HOST\tDIST\tARCH\tHAPROXY\tCONFIG\tRELOAD\tSECONDS\tERROR")
 				for _, r := range sum.Hosts {
 					reload := "-"
 					if r.Reloaded {
 						reload = "reloaded"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n", r.Host, provDash(r.Dist), provDash(r.HAProxy), r.Config, reload, r.Seconds, provDash(provFirstLine(r.Error)))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n", r.Host, provDash(r.Dist), provDash(r.Arch), provDash(r.HAProxy), r.Config, reload, r.Seconds, provDash(provFirstLine(r.Error)))
 				}
 				tw.Flush()
 				fmt.Fprintf(out, "%d changed, %d unchanged, %d failed, %d skipped, %d reloads\n", sum.Changed, sum.Unchanged, sum.Failed, sum.Skipped, sum.Reloads)

@@ -72,7 +72,7 @@ func TestProvisionSSH(t *testing.T) {
 	// First run: three hosts changed and reloaded, the HAProxy version and dist read there.
 	out, _ = run(0, "provision", "--inventory", good, "--serial", "2", "--json")
 	s := summary(out)
-	if s.Changed != 3 || s.Reloads != 3 || s.Hosts[0].HAProxy == "" || !strings.HasPrefix(s.Hosts[0].HAProxy, "2.") || s.Hosts[0].Dist != "debian" {
+	if s.Changed != 3 || s.Reloads != 3 || s.Hosts[0].HAProxy == "" || !strings.HasPrefix(s.Hosts[0].HAProxy, "2.") || s.Hosts[0].Dist != "debian" || s.Hosts[0].Arch == "" || (s.Hosts[0].Init != "systemd" && s.Hosts[0].Init != "sysvinit") {
 		t.Fatalf("first run: %s", out)
 	}
 	if strings.Contains(out, "s3cret") {
