@@ -194,9 +194,7 @@ func one(ctx context.Context, h *Host, dial func(context.Context, *Host) (Target
 		return fail(err)
 	}
 	defer t.Close()
-	if r.Arch, r.Init, err = facts(ctx, t); err != nil {
-		return fail(err)
-	}
+	r.Arch, r.Init = facts(ctx, t) // for the summary only: a host without them still provisions
 	v := h.HAProxy
 	if v == (hversion.V{}) {
 		if v, err = installedVersion(ctx, t, h.Binary); err != nil {
@@ -252,17 +250,13 @@ func one(ctx context.Context, h *Host, dial func(context.Context, *Host) (Target
 	return r
 }
 
-// facts are the host's architecture and init system.
-func facts(ctx context.Context, t apply.Target) (arch, init string, err error) {
+// facts are the host's architecture and init system ("" when it cannot tell).
+func facts(ctx context.Context, t apply.Target) (arch, init string) {
 	out, err := t.Run(ctx, "/", "sh", "-c", "uname -m; if [ -d /run/systemd/system ]; then echo systemd; else echo sysvinit; fi")
-	if err != nil {
-		return "", "", fmt.Errorf("read the host's facts: %w", err)
+	if f := strings.Fields(string(out)); err == nil && len(f) == 2 {
+		return f[0], f[1]
 	}
-	f := strings.Fields(string(out))
-	if len(f) != 2 {
-		return "", "", fmt.Errorf("read the host's facts: unexpected answer %q", out)
-	}
-	return f[0], f[1], nil
+	return "", ""
 }
 
 var versionRE = regexp.MustCompile(`(?m)^HA-?Proxy version (\d+\.\d+(?:\.\d+)?)`)
