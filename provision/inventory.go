@@ -315,6 +315,12 @@ func Parse(ctx context.Context, file string, data []byte) (*Inventory, error) {
 			profileCache[pkey] = p
 		}
 		h.Profile = p
+		// Known version and dist: what that HAProxy cannot express is refused now too.
+		if p != nil && h.HAProxy != (hversion.V{}) && h.Dist != "" {
+			if _, err := profiles.Render(p, profiles.Options{HAProxy: h.HAProxy, Dist: h.Dist}); err != nil {
+				bad(profileAt, "host %s: render %s for HAProxy %s on %s: %v", name, h.ProfileName, h.HAProxy, h.Dist, oneLine(err))
+			}
+		}
 		inv.Hosts = append(inv.Hosts, h)
 	}
 	if len(inv.Hosts) == 0 && len(problems) == 0 {
