@@ -195,7 +195,11 @@ func (t *Target) timedOut(err error) error {
 // script runs a script and returns its stdout; a failure carries its stderr.
 func (t *Target) script(ctx context.Context, what, script string, stdin []byte) ([]byte, error) {
 	var out, errb bytes.Buffer
-	err := t.exec(ctx, script, stdin, &limited{w: &out, n: safefile.MaxConfig + 4096}, &limited{w: &errb, n: 64 << 10})
+	lim := &limited{w: &out, n: safefile.MaxConfig + 4096}
+	err := t.exec(ctx, script, stdin, lim, &limited{w: &errb, n: 64 << 10})
+	if err == nil && lim.over {
+		err = errTooLong
+	}
 	if err != nil {
 		msg := strings.TrimSpace(errb.String())
 		if msg != "" {
@@ -206,20 +210,25 @@ func (t *Target) script(ctx context.Context, what, script string, stdin []byte) 
 	return out.Bytes(), nil
 }
 
-// limited fails writes past n bytes, so that a huge remote file is an error, not a
-// memory exhaustion.
+// limited keeps at most n bytes, so that a huge remote file is an error, not a memory
+// exhaustion. It goes on reading (and dropping) the rest: a remote command blocked on a
+// full channel would never exit.
 type limited struct {
-	w io.Writer
-	n int64
+	w    io.Writer
+	n    int64
+	over bool
 }
 
 func (l *limited) Write(b []byte) (int, error) {
-	if int64(len(b)) > l.n {
-		return 0, fmt.Errorf("more than %d MiB of output", safefile.MaxConfig>>20)
+	if l.over || int64(len(b)) > l.n {
+		l.over = true
+		return len(b), nil
 	}
 	l.n -= int64(len(b))
 	return l.w.Write(b)
 }
+
+var errTooLong = fmt.Errorf("more than %d MiB of output", safefile.MaxConfig>>20)
 
 // Read is lstat plus, for a regular file, its content; for a symlink, its target.
 func (t *Target) Read(ctx context.Context, p string) (apply.Current, error) {
@@ -446,8 +455,12 @@ PATH=` + servicePath + `:$PATH; export PATH
 command -v -- ` + Quote(argv[0]) + ` >/dev/null 2>&1 || { echo ` + Quote(argv[0]+": not found on the host's service PATH ("+servicePath+")") + `; exit 127; }
 exec ` + QuoteArgs(argv...)
 	var out bytes.Buffer
-	w := &syncWriter{w: &limited{w: &out, n: 16 << 20}}
+	lim := &limited{w: &out, n: 16 << 20}
+	w := &syncWriter{w: lim}
 	err := t.exec(ctx, script, nil, w, w)
+	if err == nil && lim.over {
+		err = fmt.Errorf("run %s on %s: more than 16 MiB of output", argv[0], t.cfg.Addr)
+	}
 	var ee *exitError
 	if errors.As(err, &ee) && (ee.code == 127 || ee.code == 125) {
 		return out.Bytes(), hint.With(fmt.Errorf("run %s in %s on %s: %s", argv[0], rd, t.cfg.Addr, strings.TrimSpace(out.String())), "install it on the host, or check the directory")

@@ -468,3 +468,18 @@ func TestAgent(t *testing.T) {
 		t.Fatalf("no key and no agent: %v", err)
 	}
 }
+
+// TestHugeFile: a file beyond safefile.MaxConfig is an error, quickly, not a hang or a
+// memory exhaustion.
+func TestHugeFile(t *testing.T) {
+	srv := sshtest.Start(t)
+	root := t.TempDir()
+	f, _ := os.Create(filepath.Join(root, "big"))
+	f.Truncate(70 << 20)
+	f.Close()
+	tg := dial(t, srv, root)
+	start := time.Now()
+	if _, err := tg.Read(t.Context(), "/big"); err == nil || !strings.Contains(err.Error(), "MiB of output") || time.Since(start) > 25*time.Second {
+		t.Fatalf("huge file: %v after %s", err, time.Since(start))
+	}
+}
