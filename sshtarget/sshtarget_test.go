@@ -368,8 +368,15 @@ func TestConnectionLost(t *testing.T) {
 			os.WriteFile(filepath.Join(root, f.Name), []byte("old "+f.Name+"\n"), 0o644)
 		}
 		c := &cutter{Target: dial(t, srv, root), k: k}
-		tx := apply.Tx{Target: c, Files: files, Validate: apply.HAProxy{Binary: "true"}, Reload: apply.Command{Argv: []string{"true"}}}
+		// The reload records what it saw: it may run only once every file is new.
+		seen := "cat " + files[0].Name + " " + files[1].Name + " " + files[2].Name + " > seen"
+		tx := apply.Tx{Target: c, Files: files, Validate: apply.HAProxy{Binary: "true"}, Reload: apply.Command{Argv: []string{"sh", "-c", seen}}}
 		_, err := tx.Run(ctx)
+		if b, rerr := os.ReadFile(filepath.Join(root, "seen")); rerr == nil {
+			if want := string(files[0].Data) + string(files[1].Data) + string(files[2].Data); string(b) != want {
+				t.Fatalf("cut before op %d: the reload ran on %q, not on all the new files", k, b)
+			}
+		}
 		for _, f := range files {
 			b, rerr := os.ReadFile(filepath.Join(root, f.Name))
 			if errors.Is(rerr, fs.ErrNotExist) && f.Name == files[2].Name {
