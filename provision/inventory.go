@@ -59,7 +59,8 @@ type Settings struct {
 	CommandTimeout string    `toml:"command_timeout"`
 }
 
-// Consul is how a host's HAProxy is registered in Consul (not done yet by the rollout).
+// Consul is how a host's HAProxy is to be registered in Consul: checked and kept, not yet acted
+// on by the rollout.
 type Consul struct {
 	Service string   `toml:"service"`
 	Port    int      `toml:"port"`
@@ -121,8 +122,9 @@ const (
 	DefaultCommandTimeout = 2 * time.Minute
 )
 
-// DefaultReload is how a host's HAProxy takes a new config.
-var DefaultReload = []string{"systemctl", "reload", "haproxy"}
+// DefaultReload is how a host's HAProxy takes a new config: a running service reloads,
+// a stopped one (a fresh host) starts.
+var DefaultReload = []string{"systemctl", "reload-or-restart", "haproxy"}
 
 // Load reads and checks an inventory file: every problem is reported (one a line) and
 // the error is bad input (exit 2).
@@ -313,6 +315,12 @@ func Parse(ctx context.Context, file string, data []byte) (*Inventory, error) {
 			profileCache[pkey] = p
 		}
 		h.Profile = p
+		// Known version and dist: what that HAProxy cannot express is refused now too.
+		if p != nil && h.HAProxy != (hversion.V{}) && h.Dist != "" {
+			if _, err := profiles.Render(p, profiles.Options{HAProxy: h.HAProxy, Dist: h.Dist}); err != nil {
+				bad(profileAt, "host %s: render %s for HAProxy %s on %s: %v", name, h.ProfileName, h.HAProxy, h.Dist, oneLine(err))
+			}
+		}
 		inv.Hosts = append(inv.Hosts, h)
 	}
 	if len(inv.Hosts) == 0 && len(problems) == 0 {

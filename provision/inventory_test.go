@@ -105,6 +105,8 @@ func TestLoadErrors(t *testing.T) {
 		{"host named like group", head + "[group.a]\n[host.a]\naddress = \"x\"\n", []string{"has the name of a group"}},
 		{"wrong type", head + "[host.a]\naddress = 5\n", []string{":5:"}},
 		{"no hosts", head, []string{"no hosts"}},
+		{"unknown dist", head + "[host.a]\naddress = \"x\"\nhaproxy = \"2.6\"\ndist = \"plan9\"\n", []string{"host a: render web-lb for HAProxy 2.6 on plan9:"}},
+		{"profile the version cannot express", head + "[host.a]\naddress = \"x\"\nhaproxy = \"1.4\"\ndist = \"debian\"\n", []string{"host a: render web-lb for HAProxy 1.4 on debian:"}},
 		{"all problems at once", head + "[host.a]\naddress = \"x\"\ngroups = [\"db\"]\n[host.b]\nport = 0\n", []string{"unknown group", "host b: no address"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

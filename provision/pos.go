@@ -125,7 +125,7 @@ func decodeError(file string, err error) error {
 			l, c := e.Position()
 			lines = append(lines, fmt.Sprintf("%s:%d:%d: %s: unknown field", file, l, c, strings.Join(e.Key(), ".")))
 		}
-		return hint.Input(hint.With(errors.New(strings.Join(lines, "\n")), "see docs/provision.md for the fields an inventory can have (check the spelling)"))
+		return hint.Input(hint.With(errors.New(strings.Join(lines, "\n")), "`harpy provision --help` lists the fields an inventory can have (check the spelling)"))
 	}
 	var de *toml.DecodeError
 	if errors.As(err, &de) {

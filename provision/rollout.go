@@ -49,6 +49,8 @@ type HostResult struct {
 	Host     string   `json:"host"`
 	Address  string   `json:"address"`
 	Dist     string   `json:"dist,omitempty"`
+	Arch     string   `json:"arch,omitempty"`
+	Init     string   `json:"init,omitempty"` // systemd or sysvinit
 	HAProxy  string   `json:"haproxy,omitempty"`
 	Config   string   `json:"config"`
 	Files    []string `json:"files_changed,omitempty"`
@@ -61,10 +63,13 @@ type HostResult struct {
 
 // Summary is a whole run.
 type Summary struct {
-	Hosts                               []HostResult `json:"hosts"`
-	Changed, Unchanged, Failed, Skipped int
-	Reloads                             int  `json:"reloads"`
-	Stopped                             bool `json:"stopped"` // --max-fail was exceeded
+	Hosts     []HostResult `json:"hosts"`
+	Changed   int          `json:"changed"`
+	Unchanged int          `json:"unchanged"`
+	Failed    int          `json:"failed"`
+	Skipped   int          `json:"skipped"`
+	Reloads   int          `json:"reloads"`
+	Stopped   bool         `json:"stopped"` // --max-fail was exceeded
 }
 
 // ErrFailed is returned by Run when any host failed.
@@ -189,6 +194,7 @@ func one(ctx context.Context, h *Host, dial func(context.Context, *Host) (Target
 		return fail(err)
 	}
 	defer t.Close()
+	r.Arch, r.Init = facts(ctx, t) // for the summary only: a host without them still provisions
 	v := h.HAProxy
 	if v == (hversion.V{}) {
 		if v, err = installedVersion(ctx, t, h.Binary); err != nil {
@@ -242,6 +248,15 @@ func one(ctx context.Context, h *Host, dial func(context.Context, *Host) (Target
 	}
 	r.Seconds = time.Since(start).Seconds()
 	return r
+}
+
+// facts are the host's architecture and init system ("" when it cannot tell).
+func facts(ctx context.Context, t apply.Target) (arch, init string) {
+	out, err := t.Run(ctx, "/", "sh", "-c", "uname -m; if [ -d /run/systemd/system ]; then echo systemd; else echo sysvinit; fi")
+	if f := strings.Fields(string(out)); err == nil && len(f) == 2 {
+		return f[0], f[1]
+	}
+	return "", ""
 }
 
 var versionRE = regexp.MustCompile(`(?m)^HA-?Proxy version (\d+\.\d+(?:\.\d+)?)`)

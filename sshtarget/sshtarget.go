@@ -195,7 +195,11 @@ func (t *Target) timedOut(err error) error {
 // script runs a script and returns its stdout; a failure carries its stderr.
 func (t *Target) script(ctx context.Context, what, script string, stdin []byte) ([]byte, error) {
 	var out, errb bytes.Buffer
-	err := t.exec(ctx, script, stdin, &limited{w: &out, n: safefile.MaxConfig + 4096}, &limited{w: &errb, n: 64 << 10})
+	lim := &limited{w: &out, n: safefile.MaxConfig + 4096}
+	err := t.exec(ctx, script, stdin, lim, &limited{w: &errb, n: 64 << 10})
+	if err == nil && lim.over {
+		err = errTooLong
+	}
 	if err != nil {
 		msg := strings.TrimSpace(errb.String())
 		if msg != "" {
@@ -206,20 +210,25 @@ func (t *Target) script(ctx context.Context, what, script string, stdin []byte) 
 	return out.Bytes(), nil
 }
 
-// limited fails writes past n bytes, so that a huge remote file is an error, not a
-// memory exhaustion.
+// limited keeps at most n bytes, so that a huge remote file is an error, not a memory
+// exhaustion. It goes on reading (and dropping) the rest: a remote command blocked on a
+// full channel would never exit.
 type limited struct {
-	w io.Writer
-	n int64
+	w    io.Writer
+	n    int64
+	over bool
 }
 
 func (l *limited) Write(b []byte) (int, error) {
-	if int64(len(b)) > l.n {
-		return 0, fmt.Errorf("more than %d MiB of output", safefile.MaxConfig>>20)
+	if l.over || int64(len(b)) > l.n {
+		l.over = true
+		return len(b), nil
 	}
 	l.n -= int64(len(b))
 	return l.w.Write(b)
 }
+
+var errTooLong = fmt.Errorf("more than %d MiB of output", safefile.MaxConfig>>20)
 
 // Read is lstat plus, for a regular file, its content; for a symlink, its target.
 func (t *Target) Read(ctx context.Context, p string) (apply.Current, error) {
@@ -228,6 +237,7 @@ func (t *Target) Read(ctx context.Context, p string) (apply.Current, error) {
 		return apply.Current{}, fmt.Errorf("read %s: %w", rp, err)
 	}
 	script := `p=` + Quote(rp) + `
+` + t.confine(rp) + `
 if ! s=$(LC_ALL=C stat -c '%f %u %g %s' -- "$p" 2>&1); then
 	case $s in *"No such file or directory"*) echo missing; exit 0;; esac
 	printf '%s\n' "$s" >&2; exit 1
@@ -244,6 +254,10 @@ if [ -L "$p" ]; then readlink -- "$p"; elif [ -f "$p" ]; then cat -- "$p"; fi`
 	}
 	if string(head) == "missing" {
 		return apply.Current{}, nil
+	}
+	if real, ok := strings.CutPrefix(string(head), "escape "); ok {
+		return apply.Current{}, hint.With(fmt.Errorf("install %s on %s: its directory leads out of the root %s to %s", rp, t.cfg.Addr, t.cfg.Root, real),
+			"make the link relative inside the root, or give the link's target as root")
 	}
 	f := strings.Fields(string(head))
 	if len(f) != 4 {
@@ -266,6 +280,20 @@ if [ -L "$p" ]; then readlink -- "$p"; elif [ -f "$p" ]; then cat -- "$p"; fi`
 		cur.Data = body
 	}
 	return cur, nil
+}
+
+// confine is a script line that, with a Root other than "/", refuses a path whose
+// nearest existing directory resolves (through symlinks) outside the root: with root
+// /srv/h1, /srv/h1/etc -> /etc would otherwise write into the host's own /etc.
+func (t *Target) confine(rp string) string {
+	if path.Clean(t.cfg.Root) == "/" {
+		return ""
+	}
+	return `r=$(cd -- ` + Quote(t.cfg.Root) + ` 2>/dev/null && pwd -P) && {
+	d=$(dirname -- "$p"); while [ ! -d "$d" ]; do d=$(dirname -- "$d"); done
+	real=$(cd -- "$d" && pwd -P) || exit 1
+	case $real/ in "$r"/*) ;; *) printf 'escape %s\n' "$real"; exit 0;; esac
+}`
 }
 
 // fileType maps st_mode's type bits to fs.FileMode's.
@@ -344,16 +372,17 @@ func (t *Target) Stage(ctx context.Context, p string, data []byte, m apply.Meta)
 	if err := checkArg(rp); err != nil {
 		return nil, fmt.Errorf("stage %s: %w", t.Path(p), err)
 	}
+	if data == nil {
+		data = []byte{}
+	}
 	own := ""
 	if m.UID >= 0 {
 		own = fmt.Sprintf(" && chown %d:%d -- \"$t\"", m.UID, m.GID)
 	}
 	script := `set -C; umask 077; t=` + Quote(rp) + `
 cat > "$t" || { rm -f -- "$t"; exit 1; }
+[ "$(wc -c < "$t")" -eq ` + strconv.Itoa(len(data)) + ` ] || { rm -f -- "$t"; echo "short write: the input ended early" >&2; exit 1; }
 { chmod ` + fmt.Sprintf("%04o", m.Mode.Perm()) + ` -- "$t"` + own + ` && { sync -- "$t" 2>/dev/null || sync; }; } || { e=$?; rm -f -- "$t"; exit $e; }`
-	if data == nil {
-		data = []byte{}
-	}
 	if _, err := t.script(ctx, "stage "+t.Path(p), script, data); err != nil {
 		return nil, hint.With(err, "check the free space and permissions on the host (keeping an owner needs root)")
 	}
@@ -426,8 +455,12 @@ PATH=` + servicePath + `:$PATH; export PATH
 command -v -- ` + Quote(argv[0]) + ` >/dev/null 2>&1 || { echo ` + Quote(argv[0]+": not found on the host's service PATH ("+servicePath+")") + `; exit 127; }
 exec ` + QuoteArgs(argv...)
 	var out bytes.Buffer
-	w := &syncWriter{w: &limited{w: &out, n: 16 << 20}}
+	lim := &limited{w: &out, n: 16 << 20}
+	w := &syncWriter{w: lim}
 	err := t.exec(ctx, script, nil, w, w)
+	if err == nil && lim.over {
+		err = fmt.Errorf("run %s on %s: more than 16 MiB of output", argv[0], t.cfg.Addr)
+	}
 	var ee *exitError
 	if errors.As(err, &ee) && (ee.code == 127 || ee.code == 125) {
 		return out.Bytes(), hint.With(fmt.Errorf("run %s in %s on %s: %s", argv[0], rd, t.cfg.Addr, strings.TrimSpace(out.String())), "install it on the host, or check the directory")

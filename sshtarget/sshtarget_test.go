@@ -5,12 +5,16 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"harpy/apply"
 	"harpy/hint"
@@ -291,5 +295,198 @@ func TestTransaction(t *testing.T) {
 	ents, _ := os.ReadDir(filepath.Join(root, "etc/haproxy"))
 	if len(ents) != 1 {
 		t.Fatalf("leftovers in etc/haproxy: %v", ents)
+	}
+}
+
+// cutter is the SSH target whose connection is cut just before its k-th operation.
+type cutter struct {
+	*sshtarget.Target
+	k, n int
+}
+
+func (c *cutter) step() {
+	c.n++
+	if c.n == c.k {
+		c.Target.Close()
+	}
+}
+
+func (c *cutter) Read(ctx context.Context, p string) (apply.Current, error) {
+	c.step()
+	return c.Target.Read(ctx, p)
+}
+
+func (c *cutter) MkdirAll(ctx context.Context, d string) ([]string, error) {
+	c.step()
+	return c.Target.MkdirAll(ctx, d)
+}
+
+func (c *cutter) Stage(ctx context.Context, p string, data []byte, m apply.Meta) (apply.Staged, error) {
+	c.step()
+	s, err := c.Target.Stage(ctx, p, data, m)
+	if err != nil {
+		return nil, err
+	}
+	return &cutStaged{s, c}, nil
+}
+
+func (c *cutter) Remove(ctx context.Context, p string) error {
+	c.step()
+	return c.Target.Remove(ctx, p)
+}
+
+func (c *cutter) Run(ctx context.Context, dir string, argv ...string) ([]byte, error) {
+	c.step()
+	return c.Target.Run(ctx, dir, argv...)
+}
+
+type cutStaged struct {
+	apply.Staged
+	c *cutter
+}
+
+func (s *cutStaged) Commit(ctx context.Context) error {
+	s.c.step()
+	return s.Staged.Commit(ctx)
+}
+
+// TestConnectionLost cuts the SSH connection before each operation of a transaction in
+// turn: every live file is then whole, old or new, and a run over a new connection
+// converges to the new files.
+func TestConnectionLost(t *testing.T) {
+	srv := sshtest.Start(t)
+	ctx := t.Context()
+	files := []apply.File{
+		{Name: "etc/haproxy/haproxy.cfg", Data: []byte("global\n    maxconn 100\n"), Mode: 0o644},
+		{Name: "etc/rsyslog.d/49-haproxy.conf", Data: []byte("# new rsyslog\n"), Mode: 0o644},
+		{Name: "etc/logrotate.d/haproxy", Data: []byte("# new logrotate\n"), Mode: 0o644},
+	}
+	for k := 1; ; k++ {
+		root := t.TempDir()
+		for _, f := range files[:2] { // the third file is new
+			os.MkdirAll(filepath.Join(root, filepath.Dir(f.Name)), 0o755)
+			os.WriteFile(filepath.Join(root, f.Name), []byte("old "+f.Name+"\n"), 0o644)
+		}
+		c := &cutter{Target: dial(t, srv, root), k: k}
+		// The reload records what it saw: it may run only once every file is new.
+		seen := "cat " + files[0].Name + " " + files[1].Name + " " + files[2].Name + " > seen"
+		tx := apply.Tx{Target: c, Files: files, Validate: apply.HAProxy{Binary: "true"}, Reload: apply.Command{Argv: []string{"sh", "-c", seen}}}
+		_, err := tx.Run(ctx)
+		if b, rerr := os.ReadFile(filepath.Join(root, "seen")); rerr == nil {
+			if want := string(files[0].Data) + string(files[1].Data) + string(files[2].Data); string(b) != want {
+				t.Fatalf("cut before op %d: the reload ran on %q, not on all the new files", k, b)
+			}
+		}
+		for _, f := range files {
+			b, rerr := os.ReadFile(filepath.Join(root, f.Name))
+			if errors.Is(rerr, fs.ErrNotExist) && f.Name == files[2].Name {
+				continue
+			}
+			if string(b) != string(f.Data) && string(b) != "old "+f.Name+"\n" {
+				t.Fatalf("cut before op %d: %s is %q (err %v), neither old nor new", k, f.Name, b, err)
+			}
+		}
+		if c.n < k { // the transaction ended before the cut: every step was covered
+			if err != nil {
+				t.Fatalf("uncut run failed: %v", err)
+			}
+			t.Logf("cut before each of %d operations", k-1)
+			return
+		}
+		if err == nil {
+			t.Fatalf("cut before op %d: no error", k)
+		}
+		res, err := apply.Tx{Target: dial(t, srv, root), Files: files, Validate: apply.HAProxy{Binary: "true"}}.Run(ctx)
+		if err != nil {
+			t.Fatalf("re-run after a cut before op %d: %v", k, err)
+		}
+		for _, f := range files {
+			if b, _ := os.ReadFile(filepath.Join(root, f.Name)); string(b) != string(f.Data) {
+				t.Fatalf("re-run after a cut before op %d: %s is %q (%+v)", k, f.Name, b, res)
+			}
+		}
+	}
+}
+
+// TestConfined: with a root, a directory that leads out of it through a symlink is
+// refused before anything is written there.
+func TestConfined(t *testing.T) {
+	srv := sshtest.Start(t)
+	root, outside := t.TempDir(), t.TempDir()
+	os.Symlink(outside, filepath.Join(root, "etc"))
+	os.MkdirAll(filepath.Join(root, "var"), 0o755)
+	os.Symlink("var", filepath.Join(root, "inside"))
+	tg := dial(t, srv, root)
+	_, err := apply.Tx{Target: tg, Files: []apply.File{{Name: "etc/haproxy/haproxy.cfg", Data: []byte("x")}}}.Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "leads out of the root") || hint.Of(err) == "" {
+		t.Fatalf("escape: %v", err)
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Fatalf("written outside the root: %v", ents)
+	}
+	// A link that stays inside the root is fine.
+	if _, err := (apply.Tx{Target: tg, Files: []apply.File{{Name: "inside/x.cfg", Data: []byte("x")}}}).Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "var/x.cfg")); string(b) != "x" {
+		t.Fatalf("inside: %q", b)
+	}
+}
+
+// TestAgent logs in with a key held by an SSH agent (golang.org/x/crypto/ssh/agent's
+// keyring on a unix socket) when no identity file is given.
+func TestAgent(t *testing.T) {
+	srv := sshtest.Start(t)
+	keyring := agent.NewKeyring()
+	b, _ := os.ReadFile(srv.IdentityFile)
+	raw, err := ssh.ParseRawPrivateKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keyring.Add(agent.AddedKey{PrivateKey: raw}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { agent.ServeAgent(keyring, c); c.Close() }()
+		}
+	}()
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	tg, err := sshtarget.Dial(t.Context(), sshtarget.Config{Addr: srv.Addr, User: srv.User, KnownHosts: srv.KnownHosts})
+	if err != nil {
+		t.Fatalf("%v (hint %s)", err, hint.Of(err))
+	}
+	defer tg.Close()
+	if out, err := tg.Run(t.Context(), "/", "id", "-u"); err != nil || strings.TrimSpace(string(out)) != "0" {
+		t.Fatalf("id -u: %q %v", out, err)
+	}
+	t.Setenv("SSH_AUTH_SOCK", "")
+	if _, err := sshtarget.Dial(t.Context(), sshtarget.Config{Addr: srv.Addr, User: srv.User, KnownHosts: srv.KnownHosts}); err == nil || !hint.IsInput(err) || !strings.Contains(err.Error(), "no SSH agent") {
+		t.Fatalf("no key and no agent: %v", err)
+	}
+}
+
+// TestHugeFile: a file beyond safefile.MaxConfig is an error, quickly, not a hang or a
+// memory exhaustion.
+func TestHugeFile(t *testing.T) {
+	srv := sshtest.Start(t)
+	root := t.TempDir()
+	f, _ := os.Create(filepath.Join(root, "big"))
+	f.Truncate(70 << 20)
+	f.Close()
+	tg := dial(t, srv, root)
+	start := time.Now()
+	if _, err := tg.Read(t.Context(), "/big"); err == nil || !strings.Contains(err.Error(), "MiB of output") || time.Since(start) > 25*time.Second {
+		t.Fatalf("huge file: %v after %s", err, time.Since(start))
 	}
 }

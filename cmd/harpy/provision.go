@@ -25,14 +25,35 @@ func newProvisionCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "provision",
 		Short: "Render each host's profile and apply it over SSH, validated on the host, in batches",
-		Long: `Provision the hosts of an inventory (TOML: defaults, groups, hosts; see docs/provision.md).
+		Long: `Provision the hosts of an inventory.
 For each host: connect over SSH (known_hosts checked), read its HAProxy version and distribution,
 render its profile with its overrides, and install haproxy.cfg, the rsyslog drop-in and logrotate
 with one transaction: staged beside the live files, checked by the host's own "haproxy -c" with the
 service's flags and working directory, renamed, reloaded; the previous files come back on any later
 failure. Hosts go in batches of --serial; after a batch the run stops if more than --max-fail hosts
 failed, and the rest are not touched. --dry-run prints each host's diff (secrets masked) and writes
-nothing. Every mistake in the inventory is reported before any host is touched.`,
+nothing. Every mistake in the inventory is reported before any host is touched.
+
+The inventory is strict TOML. [defaults], each [group.NAME] and each [host.NAME] take the same
+fields; a host's value is its own, else its groups' (in the order it lists them), else the
+defaults'; "set" lists accumulate in that order. Paths are relative to the inventory.
+
+  [defaults]
+  user = "root"                         # port = 22
+  identity_file = "~/.ssh/id_ed25519"   # none: the SSH agent ($SSH_AUTH_SOCK)
+  known_hosts = "~/.ssh/known_hosts"    # accept_new_host_keys = true: trust on first use
+  profile = "web-lb"                    # embedded name or file; set = ["KEY=VALUE", …]
+  # haproxy = "2.6"   (default: the host's haproxy -v)   dist = "debian" (default: os-release)
+  # reload = ["systemctl", "reload-or-restart", "haproxy"]   binary = "/usr/sbin/haproxy" (the checker)
+  # connect_timeout = "10s"   command_timeout = "2m"   root = "/" (a directory on the host)
+
+  [group.edge]
+  set = ["global.maxconn=20000"]
+
+  [host.web1]
+  address = "10.0.0.11"
+  groups = ["edge"]
+  consul = { service = "haproxy", port = 80, tags = ["edge"], monitor_uri = "/ready" }`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()
@@ -81,13 +102,13 @@ nothing. Every mistake in the inventory is reported before any host is touched.`
 					}
 				}
 				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "HOST\tDIST\tHAPROXY\tCONFIG\tRELOAD\tSECONDS\tERROR")
+				fmt.Fprintln(tw, "HOST\tDIST\tARCH\tHAPROXY\tCONFIG\tRELOAD\tSECONDS\tERROR")
 				for _, r := range sum.Hosts {
 					reload := "-"
 					if r.Reloaded {
 						reload = "reloaded"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n", r.Host, provDash(r.Dist), provDash(r.HAProxy), r.Config, reload, r.Seconds, provDash(provFirstLine(r.Error)))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n", r.Host, provDash(r.Dist), provDash(r.Arch), provDash(r.HAProxy), r.Config, reload, r.Seconds, provDash(provFirstLine(r.Error)))
 				}
 				tw.Flush()
 				fmt.Fprintf(out, "%d changed, %d unchanged, %d failed, %d skipped, %d reloads\n", sum.Changed, sum.Unchanged, sum.Failed, sum.Skipped, sum.Reloads)
