@@ -5,16 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"harpy/build"
 	"harpy/hint"
-	"harpy/hversion"
 	"harpy/packaging"
 	"harpy/profiles"
 	"harpy/specs"
@@ -74,49 +70,7 @@ func (f *packageFlags) options(cmd *cobra.Command, version, stage string, system
 		Packager: f.packager, Vendor: f.vendor, Maintainer: f.maintainer, Compression: f.compression,
 		SignKey: f.key, SignPassphrase: os.Getenv("HARPY_SIGN_PASSPHRASE"), Notes: cmd.ErrOrStderr(),
 	}
-	host, hostErr := packaging.HostDist()
-	o.Dist = f.dist
-	if o.Dist == "" && slices.Equal(f.formats, []string{"deb"}) {
-		o.Dist = host
-	} else if o.Dist == "" {
-		if hostErr != nil || !strings.HasPrefix(host, "el") {
-			return o, hint.Input(hint.With(fmt.Errorf("no --dist given and this host (%s) is not an el release", host), "pass --dist el9 (or el6, el7, el8); a binary built here links this host's libraries, and the package's Requires say so"))
-		}
-		o.Dist = host
-	}
-	// The dist is checked before the profile is rendered for it.
-	formats := f.formats
-	if len(formats) == 0 {
-		formats = []string{"rpm"}
-	}
-	if err := packaging.CheckTarget(formats, o.Dist); err != nil {
-		return o, err
-	}
-	if sde := os.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
-		n, err := strconv.ParseInt(sde, 10, 64)
-		if err != nil {
-			return o, hint.Input(hint.With(fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number", sde), "set it to seconds since 1970"))
-		}
-		o.SourceDateEpoch = n
-	}
-	v, err := hversion.Parse(version)
-	if err != nil {
-		return o, err
-	}
-	p, err := profiles.Load(cmd.Context(), f.profile)
-	if err != nil {
-		return o, err
-	}
-	renderDist := o.Dist
-	if !strings.HasPrefix(renderDist, "el") {
-		renderDist = "debian"
-	}
-	out, err := profiles.Render(p, profiles.Options{HAProxy: v, Dist: renderDist})
-	if err != nil {
-		return o, err
-	}
-	o.Config, o.Rsyslog, o.Logrotate = out.HAProxyCfg, out.Rsyslog, out.Logrotate
-	return o, nil
+	return packaging.Resolve(cmd.Context(), o, packaging.Target{Formats: f.formats, Dist: f.dist, Profile: f.profile}, version)
 }
 
 // preflight checks the packaging options of `harpy spec` (an RPM into --out) before
