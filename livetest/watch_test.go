@@ -43,7 +43,7 @@ servers = [ { name = "web1.test_{{.Port}}", address = "127.0.0.11:{{.Port}}" } ]
 `
 
 // webServer answers every request with its name, on addr.
-func webServer(t *testing.T, name, addr string) {
+func webServer(t testing.TB, name, addr string) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ type watchedProxy struct {
 	data                         map[string]any
 }
 
-func startWatchedProxy(t *testing.T) *watchedProxy {
+func startWatchedProxy(t testing.TB) *watchedProxy {
 	t.Helper()
 	wp := &watchedProxy{bin: DebianHAProxy(t), port: FreePortOn(t, "127.0.0.11", "127.0.0.12")}
 	webServer(t, "web1", fmt.Sprintf("127.0.0.11:%d", wp.port))
