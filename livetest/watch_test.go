@@ -152,6 +152,17 @@ func TestWatchDNS(t *testing.T) {
 		t.Fatalf("the dry run changed the pool: %v", got)
 	}
 
+	// Everything from here to the DNS outage runs under wrk: adding and removing a server
+	// at run time loses no request.
+	wrkDone := make(chan struct{})
+	var load WrkResult
+	var loadErr error
+	go func() {
+		defer close(wrkDone)
+		load, _, loadErr = Wrk{URL: "http://" + data["Bind"].(string) + "/", Threads: 2, Conns: 20, Duration: 6 * time.Second}.Run(ctx, Tool(t, "wrk", "wrk"))
+	}()
+	time.Sleep(time.Second)
+
 	// The profile names web1 as web1.test_PORT, which is also what the SRV record gives:
 	// only web2 is new.
 	changes, err := w.Once(ctx)
@@ -189,6 +200,12 @@ func TestWatchDNS(t *testing.T) {
 			t.Errorf("%s lacks %q:\n%s", path, want, b)
 		}
 	}
+
+	<-wrkDone
+	if loadErr != nil || load.Failed() != 0 || load.Requests == 0 {
+		t.Errorf("under wrk while web2 was added and web1 removed: %v, %v", load, loadErr)
+	}
+	t.Logf("FIGURE watch add+remove under wrk: %s", load)
 
 	// DNS down: nothing changes.
 	dns.Stop()
