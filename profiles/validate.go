@@ -318,7 +318,7 @@ func (v *validator) confinedPath(path, s, what string, dirs ...string) {
 			return
 		}
 	}
-	v.failHint(path, fmt.Sprintf("put %s under %s", what, strings.Join(dirs, " or ")),
+	v.failHint(path, fmt.Sprintf("put %s under %s, or name a directory of your own in allow_paths = [\"/srv/haproxy\"]", what, strings.Join(dirs, " or ")),
 		"%q is outside the directories for %s", s, what)
 }
 
