@@ -1,5 +1,6 @@
 // Package packaging turns a staged HAProxy tree into RPM and .deb packages
-// natively (nfpm v2.45.2 with rpmpack as a library, no rpmbuild), exports an
+// natively (nfpm v2.48.0, whose RPM writer is go.digitalxero.dev/rpm, as a
+// library; no rpmbuild), exports an
 // equivalent .spec for rpmbuild/mock users, and makes a yum repository.
 //
 // The contract with the build pipeline is Options and Build: the pipeline
