@@ -114,8 +114,8 @@ func golden(t *testing.T, name, got string) {
 
 // throwaway runs script with /bin/sh -e, chrooted into an overlay of the real
 // / inside a private mount namespace (unshare -m): every write lands in a
-// temporary upper directory and is gone with it, so package installs and
-// rpmlint's absolute-path extraction never reach the machine's /. Files are
+// temporary upper directory and is gone with it, so package installs, rpm
+// keyring imports and rpmlint's extraction never reach the machine's /. Files are
 // placed into the root first (host path → path inside). It returns the
 // combined output and the exit error.
 func throwaway(t *testing.T, files map[string]string, script string) (string, error) {

@@ -1,6 +1,7 @@
 // Package packaging turns a staged HAProxy tree into RPM and .deb packages
-// natively (nfpm v2.45.2 with rpmpack as a library, no rpmbuild), exports an
-// equivalent .spec for rpmbuild/mock users, and makes a yum repository.
+// natively (nfpm v2.48.0 as a library, whose RPM writer is
+// go.digitalxero.dev/rpm; no rpmbuild), exports an equivalent .spec for
+// rpmbuild/mock users, and makes a yum repository.
 //
 // The contract with the build pipeline is Options and Build: the pipeline
 // stages `make install` output (usr/sbin/haproxy, usr/share/man/man1/haproxy.1,

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,11 +21,16 @@ func TestRPM(t *testing.T) {
 		dist     string
 		scripts  []string // must appear in rpm -qp --scripts
 		requires []string
+		payload  string // %{PAYLOADCOMPRESSOR}|%{PAYLOADFLAGS}
 	}{
 		{"el9", []string{"groupadd -r haproxy", "systemctl --no-reload preset haproxy.service", "systemctl --no-reload disable haproxy.service", "systemctl reload-or-try-restart haproxy.service"},
-			[]string{"/bin/sh", "libssl.so.3()(64bit)", "libcrypto.so.3()(64bit)", "libc.so.6(GLIBC_2.34)(64bit)", "rtld(GNU_HASH)", "shadow-utils", "systemd", "logrotate"}},
+			[]string{"/bin/sh", "libssl.so.3()(64bit)", "libcrypto.so.3()(64bit)", "libc.so.6(GLIBC_2.34)(64bit)", "rtld(GNU_HASH)", "shadow-utils", "systemd", "logrotate",
+				"rpmlib(CompressedFileNames) <= 3.0.4-1", "rpmlib(FileDigests) <= 4.6.0-1", "rpmlib(PayloadFilesHavePrefix) <= 4.0-1", "rpmlib(PayloadIsZstd) <= 5.4.18-1"},
+			"zstd|19"},
 		{"el6", []string{"groupadd -r haproxy", "/sbin/chkconfig --add haproxy", "/sbin/chkconfig --del haproxy", "/sbin/service haproxy condrestart"},
-			[]string{"/bin/sh", "libssl.so.3()(64bit)", "chkconfig", "initscripts", "shadow-utils", "logrotate"}},
+			[]string{"/bin/sh", "libssl.so.3()(64bit)", "chkconfig", "initscripts", "shadow-utils", "logrotate",
+				"rpmlib(CompressedFileNames) <= 3.0.4-1", "rpmlib(FileDigests) <= 4.6.0-1", "rpmlib(PayloadFilesHavePrefix) <= 4.0-1", "rpmlib(PayloadIsXz) <= 5.2-1"},
+			"xz|6"},
 	} {
 		t.Run(tc.dist, func(t *testing.T) {
 			o := testOptions(t, tc.dist)
@@ -69,6 +75,34 @@ func TestRPM(t *testing.T) {
 					t.Errorf("Requires lack %q: %v", r, reqs)
 				}
 			}
+			// Each rpmlib() requirement is a feature this rpm's library has, at the
+			// version it names (as rpmbuild writes them: "rpmlib(F) <= V").
+			features := run(t, "rpm", "--showrc")
+			for _, r := range reqs {
+				if name, ver, ok := strings.Cut(r, " <= "); ok && strings.HasPrefix(name, "rpmlib(") {
+					if !strings.Contains(features, "    "+name+" = "+ver+"\n") {
+						t.Errorf("Requires %q: not a feature of rpm --showrc", r)
+					}
+				} else if strings.HasPrefix(r, "rpmlib(") {
+					t.Errorf("Requires %q: want rpmlib(F) <= V", r)
+				}
+			}
+			// The payload tags say how it is compressed, and the header carries
+			// rpm's digests: SHA-256 and SHA-1 of the header, MD5 of header+payload,
+			// SHA-256 of the payload.
+			if got := run(t, "rpm", "-qp", "--qf", "%{PAYLOADCOMPRESSOR}|%{PAYLOADFLAGS}", pkg); got != tc.payload {
+				t.Errorf("payload %s, want %s", got, tc.payload)
+			}
+			digests := run(t, "rpm", "-qp", "--qf", "%{SHA256HEADER}|%{SHA1HEADER}|%{SIGMD5}|%{PAYLOADDIGEST}|%{PAYLOADDIGESTALGO}", pkg)
+			if !regexp.MustCompile(`^[0-9a-f]{64}\|[0-9a-f]{40}\|[0-9a-f]{32}\|[0-9a-f]{64}\|8$`).MatchString(digests) {
+				t.Errorf("header digests %q, want SHA256HEADER|SHA1HEADER|SIGMD5|PAYLOADDIGEST|8 (SHA-256)", digests)
+			}
+			kv := run(t, "rpm", "-Kv", pkg)
+			for _, w := range []string{"Header SHA256 digest: OK", "Header SHA1 digest: OK", "Payload SHA256 digest: OK", "MD5 digest: OK"} {
+				if !strings.Contains(kv, w) {
+					t.Errorf("rpm -Kv lacks %q:\n%s", w, kv)
+				}
+			}
 			// The ELF requirements are exactly what rpm's own generator derives.
 			bin := filepath.Join(t.TempDir(), "haproxy")
 			extract(t, pkg, "./usr/sbin/haproxy", bin)
@@ -95,9 +129,10 @@ func TestRPM(t *testing.T) {
 	}
 }
 
-// extract unpacks one member of an RPM's payload into dst's directory, with
-// cpio's --no-absolute-filenames, so nothing lands outside the test's
-// directory even though rpmpack writes absolute member names.
+// extract unpacks one member of an RPM's payload into dst's directory. The
+// payload's names are ./-relative (TestPayloadNames); cpio's
+// --no-absolute-filenames stays as a second guard that nothing lands outside
+// the test's directory.
 func extract(t *testing.T, pkg, member, dst string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -111,32 +146,53 @@ func extract(t *testing.T, pkg, member, dst string) {
 	}
 }
 
-// cpioExtract runs `rpm2cpio PKG | cpio -idm --no-absolute-filenames` in dir.
-// rpm2cpio may exit non-zero on rpmpack output while extracting fine
-// (rpmpack#60), so cpio's result decides.
+// cpioExtract runs `rpm2cpio PKG | cpio -idm --no-absolute-filenames` in dir;
+// both must succeed (rpmpack's payloads made rpm2cpio exit 1, rpmpack#60; nfpm
+// 2.48's do not).
 func cpioExtract(t *testing.T, pkg, dir string) {
 	t.Helper()
 	testenv.Tool(t, "rpm2cpio")
 	testenv.Tool(t, "cpio")
-	cmd := exec.CommandContext(t.Context(), "sh", "-c", `rpm2cpio "$1" | cpio -idm --no-absolute-filenames --quiet`, "sh", pkg)
+	testenv.Tool(t, "bash")
+	cmd := exec.CommandContext(t.Context(), "bash", "-c", `set -o pipefail; rpm2cpio "$1" | cpio -idm --no-absolute-filenames --quiet`, "bash", pkg)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("rpm2cpio | cpio in %s: %v\n%s", dir, err, out)
 	}
 }
 
-// TestPayloadNames pins what the README says: rpmpack (nfpm ≤ 2.47) writes
-// absolute cpio member names where rpmbuild writes ./-relative ones.
+// TestPayloadNames: every cpio member name is ./-relative, as rpmbuild writes
+// them (rpmpack, nfpm ≤ 2.47, wrote absolute ones, so a plain `cpio -idm`
+// wrote into /), and the payload lists exactly the header's files.
 func TestPayloadNames(t *testing.T) {
-	pkg := build1(t, testOptions(t, "el9"))
-	cmd := exec.CommandContext(t.Context(), "sh", "-c", `rpm2cpio "$1" | cpio -t --quiet`, "sh", pkg)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("rpm2cpio | cpio -t: %v", err)
-	}
-	names := strings.Fields(string(out))
-	if !slices.Contains(names, "/usr/sbin/haproxy") {
-		t.Errorf("payload names changed (update README's packaging notes): %v", names)
+	for _, dist := range []string{"el9", "el6"} {
+		t.Run(dist, func(t *testing.T) {
+			pkg := build1(t, testOptions(t, dist))
+			testenv.Tool(t, "bash")
+			cmd := exec.CommandContext(t.Context(), "bash", "-c", `set -o pipefail; rpm2cpio "$1" | cpio -t --quiet`, "bash", pkg)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("rpm2cpio | cpio -t: %v", err)
+			}
+			names := strings.Split(strings.TrimSpace(string(out)), "\n")
+			if !slices.Contains(names, "./usr/sbin/haproxy") {
+				t.Errorf("payload lacks ./usr/sbin/haproxy: %v", names)
+			}
+			var want []string
+			for _, f := range strings.Split(strings.TrimSpace(run(t, "rpm", "-qp", "--qf", "[%{FILENAMES}\n]", pkg)), "\n") {
+				want = append(want, "."+f)
+			}
+			for _, n := range names {
+				if !strings.HasPrefix(n, "./") || strings.Contains(n, "/../") {
+					t.Errorf("payload member %q is not ./-relative", n)
+				}
+			}
+			slices.Sort(names)
+			slices.Sort(want)
+			if !slices.Equal(names, want) {
+				t.Errorf("payload members\n%v\nheader's files with ./\n%v", names, want)
+			}
+		})
 	}
 }
 
