@@ -5,7 +5,7 @@ export HARPY_TARBALLS ?= $(CURDIR)/.cache/tarballs
 export HARPY_TEST_CACHE ?= $(CURDIR)/.cache/test
 GO ?= go
 
-.PHONY: all deps tarballs consul harpy run test test-short fuzz bench lint fmt
+.PHONY: all deps tarballs consul harpy self-package run test test-short fuzz bench lint fmt
 
 all: harpy
 
@@ -21,6 +21,11 @@ consul:
 
 harpy:
 	$(GO) build -ldflags "-X main.buildVersion=$$(git describe --always --dirty 2>/dev/null || echo unknown)" -o bin/harpy ./cmd/harpy
+
+# harpy's own packages (static binary + the harpy-watch unit), for hosts that run harpy watch.
+self-package:
+	CGO_ENABLED=0 $(GO) build -ldflags "-s -w -X main.buildVersion=$$(git describe --always --dirty 2>/dev/null || echo unknown)" -o bin/harpy-static ./cmd/harpy
+	./bin/harpy-static self-package --binary bin/harpy-static --version $${HARPY_VERSION:-0.0.0+$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)} --out dist/
 
 # The main job on embedded defaults: build and package the default HAProxy release.
 # Upstream's download site is not reachable from every machine, so the release

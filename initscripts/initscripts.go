@@ -12,7 +12,7 @@ import (
 	"text/template"
 )
 
-//go:embed haproxy.init haproxy.service.tmpl sysconfig scriptlets
+//go:embed haproxy.init haproxy.service.tmpl sysconfig scriptlets harpy-watch.service
 var files embed.FS
 
 // Family names a set of scriptlets and a service manager.
@@ -26,6 +26,9 @@ const (
 
 // InitScript returns the el6 SysV init script (/etc/rc.d/init.d/haproxy).
 func InitScript() []byte { return mustRead("haproxy.init") }
+
+// WatchUnit returns harpy-watch.service, the unit of `harpy watch` in harpy's own package.
+func WatchUnit() []byte { return mustRead("harpy-watch.service") }
 
 // Sysconfig returns /etc/sysconfig/haproxy (also shipped as /etc/default/haproxy on Debian).
 func Sysconfig() []byte { return mustRead("sysconfig") }

@@ -97,6 +97,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newServerCmd(),
 		newWatchCmd(),
 		newProvisionCmd(),
+		newSelfPackageCmd(),
 	)
 	for _, c := range root.Commands() {
 		typedArgs(c)
