@@ -28,7 +28,7 @@ CGO_ENABLED=0 go build -o bin/harpy ./cmd/harpy (make self-package does).`,
 				s.Binary = exe
 			}
 			if s.Version == "" {
-				s.Version = strings.TrimPrefix(strings.Fields(version()+" ")[0], "v")
+				s.Version = strings.TrimPrefix(strings.Fields(version() + " ")[0], "v")
 			}
 			paths, err := packaging.BuildSelf(c.Context(), s)
 			if err != nil {
