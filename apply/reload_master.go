@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,17 +103,17 @@ func (r *MasterReloader) Reload(ctx context.Context, t Target) error {
 	r.Logs, r.answered, r.After, r.CheckArgv = nil, false, runtimeapi.Generation{}, nil
 	before, err := r.generation(ctx)
 	if err != nil {
-		return fmt.Errorf("reload: read the workers before: %w", err)
+		return fmt.Errorf("reload: read the workers from the master CLI %s: %w", r.Master.Addr, err)
 	}
 	r.Before = before
 	if r.Version, err = r.Master.Version(ctx); err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
-	s, err := r.service(ctx, t, before.Master.PID)
+	s, fromCmdline, err := r.service(ctx, t, before.Master.PID)
 	if err != nil {
 		return err
 	}
-	if r.Config != "" && path.Clean(r.Config) != path.Clean(s.Config) {
+	if fromCmdline && r.Config != "" && path.Clean(r.Config) != path.Clean(s.Config) {
 		return hint.Input(hint.With(fmt.Errorf("reload: the master (pid %d) reads %s, not %s (%s)", before.Master.PID, s.Config, r.Config, r.FlagsFrom),
 			"a reload makes the master read its own -f again: leave --config out, or give --config %s", s.Config))
 	}
@@ -218,14 +219,14 @@ func (r *MasterReloader) wait(ctx context.Context, done func(runtimeapi.Outcome)
 }
 
 // service is how the master runs: its binary (/proc/PID/exe), its flags
-// (/proc/PID/cmdline) and its working directory (/proc/PID/cwd), read on the target.
-// When the command line cannot be read (another user's process, a master on another
-// host), Service or DiscoverService gives them.
-func (r *MasterReloader) service(ctx context.Context, t Target, pid int) (Service, error) {
+// (/proc/PID/cmdline) and its working directory (/proc/PID/cwd), read on the target
+// (fromCmdline true). When the command line cannot be read (another user's process, a
+// master on another host), Service or DiscoverService gives them, with Config (if set)
+// as the configuration.
+func (r *MasterReloader) service(ctx context.Context, t Target, pid int) (s Service, fromCmdline bool, err error) {
 	proc := "/proc/" + strconv.Itoa(pid)
 	if out, err := t.Run(ctx, "/", "cat", proc+"/cmdline"); err == nil && len(out) > 0 {
-		s, ok := parseCmdline(string(out))
-		if ok {
+		if s, ok := parseCmdline(string(out)); ok {
 			if exe, err := t.Run(ctx, "/", "readlink", proc+"/exe"); err == nil {
 				if e := strings.TrimSuffix(strings.TrimSpace(string(exe)), " (deleted)"); strings.HasPrefix(e, "/") {
 					s.Binary = e // the path the master re-executes
@@ -237,24 +238,30 @@ func (r *MasterReloader) service(ctx context.Context, t Target, pid int) (Servic
 				}
 			}
 			s.absolute()
-			if !strings.HasPrefix(s.Binary, "/") && r.Binary == "" {
+			if !strings.HasPrefix(s.Binary, "/") {
 				s.Binary = "" // relative to a directory we do not know: the default haproxy
 			}
 			r.FlagsFrom = proc + "/cmdline"
 			s.From = []string{r.FlagsFrom}
-			return s, nil
+			return s, true, nil
 		}
 	}
 	if r.Service != nil {
-		r.FlagsFrom = from(*r.Service)
-		return *r.Service, nil
+		s = *r.Service
+	} else if s, err = DiscoverService(ctx, t); err != nil {
+		return s, false, fmt.Errorf("reload: the master's command line is unreadable, and the service: %w", err)
 	}
-	s, err := DiscoverService(ctx, t)
-	if err != nil {
-		return s, fmt.Errorf("reload: the master's command line is unreadable, and the service: %w", err)
+	if r.Config != "" && r.Config != s.Config {
+		args := slices.Clone(s.Args)
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == "-f" && args[i+1] == s.Config {
+				args[i+1] = r.Config
+			}
+		}
+		s.Args, s.Config = args, r.Config
 	}
-	r.FlagsFrom = from(s)
-	return s, nil
+	r.FlagsFrom = from(s) + " (the master's " + proc + "/cmdline is unreadable)"
+	return s, false, nil
 }
 
 // parseCmdline reads a NUL-separated /proc/PID/cmdline into a Service: the flags the
