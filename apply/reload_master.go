@@ -266,13 +266,15 @@ func (r *MasterReloader) service(ctx context.Context, t Target, pid int) (s Serv
 
 // parseCmdline reads a NUL-separated /proc/PID/cmdline into a Service: the flags the
 // master reloads with, without those its re-execution adds (-sf/-st PIDs, -x SOCKET) or
-// that only matter to a running master (-S SOCKET).
+// that only matter to a running master (-S SOCKET). A command line without -S or -f is
+// not a master's whose configuration can be known: ok is false.
 func parseCmdline(raw string) (Service, bool) {
 	argv := strings.Split(strings.TrimRight(raw, "\x00"), "\x00")
 	if len(argv) < 2 {
 		return Service{}, false
 	}
 	s := Service{Binary: argv[0], Dir: "/"}
+	master := false
 	for i := 1; i < len(argv); i++ {
 		a := argv[i]
 		switch a {
@@ -282,18 +284,25 @@ func parseCmdline(raw string) (Service, bool) {
 			}
 			continue
 		case "-x", "-S":
+			master = master || a == "-S"
 			i++
 			continue
 		}
 		s.Args = append(s.Args, a)
 	}
-	for i, a := range s.Args {
-		if a == "-f" && i+1 < len(s.Args) {
-			s.Config = s.Args[i+1]
-			break
+	// The first -f, read as CheckArgs reads the flags (-p takes the next word).
+	found := false
+	for i := 0; i+1 < len(s.Args) && !found; i++ {
+		switch s.Args[i] {
+		case "-p":
+			i++
+		case "-f":
+			s.Config, found = s.Args[i+1], true
 		}
 	}
-	if s.Config == "" {
+	// No -S: not a master CLI's process (a TCP master on another host, whose PID is
+	// some other process here).
+	if s.Config == "" || !master {
 		return Service{}, false
 	}
 	return s, true
@@ -307,9 +316,13 @@ func (s *Service) absolute() {
 		}
 		return path.Join(s.Dir, p)
 	}
-	for i := 0; i+1 < len(s.Args); i++ {
-		if s.Args[i] == "-f" {
-			s.Args[i+1] = abs(s.Args[i+1])
+	for i := 0; i+1 < len(s.Args); i++ { // as CheckArgs reads them: -p takes the next word
+		switch s.Args[i] {
+		case "-p":
+			i++
+		case "-f":
+			i++
+			s.Args[i] = abs(s.Args[i])
 		}
 	}
 	s.Config = abs(s.Config)

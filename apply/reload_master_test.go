@@ -28,9 +28,10 @@ func TestParseCmdline(t *testing.T) {
 	}{
 		{"packaged unit", "/usr/sbin/haproxy\x00-Ws\x00-f\x00/etc/haproxy/haproxy.cfg\x00-p\x00/run/haproxy.pid\x00-S\x00/run/haproxy-master.sock\x00", true,
 			Service{Binary: "/usr/sbin/haproxy", Config: "/etc/haproxy/haproxy.cfg", Args: []string{"-Ws", "-f", "/etc/haproxy/haproxy.cfg", "-p", "/run/haproxy.pid"}}},
-		{"after reloads: -sf PIDs and -x dropped", "/usr/sbin/haproxy\x00-W\x00-f\x00/a.cfg\x00-f\x00/conf.d\x00-x\x00/run/admin.sock\x00-sf\x00123\x00456\x00-L\x00me\x00", true,
+		{"after reloads: -sf PIDs and -x dropped", "/usr/sbin/haproxy\x00-W\x00-S\x00ipv4@127.0.0.1:9999\x00-f\x00/a.cfg\x00-f\x00/conf.d\x00-x\x00/run/admin.sock\x00-sf\x00123\x00456\x00-L\x00me\x00", true,
 			Service{Binary: "/usr/sbin/haproxy", Config: "/a.cfg", Args: []string{"-W", "-f", "/a.cfg", "-f", "/conf.d", "-L", "me"}}},
-		{"-sf at the end", "haproxy\x00-f\x00cfg\x00-sf\x00", true, Service{Binary: "haproxy", Config: "cfg", Args: []string{"-f", "cfg"}}},
+		{"-sf at the end", "haproxy\x00-S\x00m.sock\x00-f\x00cfg\x00-sf\x00", true, Service{Binary: "haproxy", Config: "cfg", Args: []string{"-f", "cfg"}}},
+		{"not a master: no -S", "/usr/bin/python3\x00-f\x00x\x00", false, Service{}},
 		{"no -f", "/usr/sbin/haproxy\x00-W\x00", false, Service{}},
 		{"empty", "", false, Service{}},
 	} {
@@ -240,4 +241,108 @@ func TestRealMasterReload(t *testing.T) {
 			}
 		})
 	}
+}
+
+// procTarget is this host with /proc answers of its own (nil: cat and readlink fail, as
+// for another user's master).
+type procTarget struct {
+	LocalTarget
+	proc map[string]string
+	ran  [][]string
+}
+
+func (p *procTarget) Run(ctx context.Context, dir string, argv ...string) ([]byte, error) {
+	p.ran = append(p.ran, argv)
+	if len(argv) == 2 && (argv[0] == "cat" || argv[0] == "readlink") {
+		if out, ok := p.proc[argv[1]]; ok {
+			return []byte(out), nil
+		}
+		return []byte("Permission denied"), errors.New("exit status 1")
+	}
+	return nil, nil
+}
+
+// TestMasterService: flags come from the master's /proc entries when readable; else from
+// the given service, with --config in place of its -f.
+func TestMasterService(t *testing.T) {
+	unit := &Service{Binary: "/usr/sbin/haproxy", Config: "/etc/haproxy/haproxy.cfg", Dir: "/", Args: []string{"-Ws", "-f", "/etc/haproxy/haproxy.cfg", "-p", "/run/haproxy.pid"}}
+	for _, c := range []struct {
+		name        string
+		proc        map[string]string
+		config      string
+		wantCmdline bool
+		wantBinary  string
+		wantConfig  string
+		wantDir     string
+	}{
+		{"proc readable", map[string]string{
+			"/proc/42/cmdline": "haproxy\x00-W\x00-S\x00m.sock\x00-f\x00lb.cfg\x00-sf\x007\x00",
+			"/proc/42/exe":     "/opt/haproxy/sbin/haproxy (deleted)\n",
+			"/proc/42/cwd":     "/srv/lb\n",
+		}, "", true, "/opt/haproxy/sbin/haproxy", "/srv/lb/lb.cfg", "/srv/lb"},
+		{"exe unreadable, relative argv[0]", map[string]string{
+			"/proc/42/cmdline": "haproxy\x00-W\x00-S\x00m.sock\x00-f\x00/etc/lb.cfg\x00",
+		}, "", true, "", "/etc/lb.cfg", "/"},
+		{"cmdline unreadable: the unit", nil, "", false, "/usr/sbin/haproxy", "/etc/haproxy/haproxy.cfg", "/"},
+		{"cmdline unreadable: the unit with --config", nil, "/etc/haproxy/other.cfg", false, "/usr/sbin/haproxy", "/etc/haproxy/other.cfg", "/"},
+		{"not a master (no -S): the unit", map[string]string{"/proc/42/cmdline": "/usr/bin/sleep\x00-f\x00x\x00"}, "", false, "/usr/sbin/haproxy", "/etc/haproxy/haproxy.cfg", "/"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pt := &procTarget{proc: c.proc}
+			r := &MasterReloader{Service: unit, Config: c.config}
+			s, fromCmdline, err := r.service(t.Context(), pt, 42)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fromCmdline != c.wantCmdline || s.Binary != c.wantBinary || s.Config != c.wantConfig || s.Dir != c.wantDir {
+				t.Errorf("service = %+v (from cmdline %v, %s)", s, fromCmdline, r.FlagsFrom)
+			}
+			argv := s.CheckArgs(pt, "", s.Config)
+			if i := slices.Index(argv, "-f"); i < 0 || argv[i+1] != c.wantConfig {
+				t.Errorf("check argv %q does not check %s", argv, c.wantConfig)
+			}
+			if !c.wantCmdline && !strings.Contains(r.FlagsFrom, "unreadable") {
+				t.Errorf("FlagsFrom %q does not say the command line was unreadable", r.FlagsFrom)
+			}
+		})
+	}
+	if !slices.Equal(unit.Args, []string{"-Ws", "-f", "/etc/haproxy/haproxy.cfg", "-p", "/run/haproxy.pid"}) {
+		t.Errorf("the given service was changed: %q", unit.Args)
+	}
+}
+
+// FuzzParseCmdline: whatever the master's command line, the check built from it keeps
+// every -f, never carries a flag that would start or signal a process, and checks the
+// first -f.
+func FuzzParseCmdline(f *testing.F) {
+	for _, s := range []string{
+		"/usr/sbin/haproxy\x00-Ws\x00-S\x00/run/m.sock\x00-f\x00/etc/haproxy/haproxy.cfg\x00-sf\x001\x002\x00",
+		"haproxy\x00-S\x00-f\x00-f\x00a\x00-x\x00",
+		"haproxy\x00-f\x00a\x00-S\x00s\x00-st\x00-sf\x00-p\x00pid\x00-D\x00",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		s, ok := parseCmdline(raw)
+		if !ok {
+			return
+		}
+		s.absolute()
+		argv := s.CheckArgs(LocalTarget{}, "/bin/haproxy", s.Config)
+		if argv[1] != "-c" {
+			t.Fatalf("check argv %q", argv)
+		}
+		for i, a := range argv {
+			switch a {
+			case "-sf", "-st", "-x", "-S", "-W", "-Ws", "-D", "-db":
+				// a flag word is fine as the value of -f or -L …, never on its own
+				if i == 0 || (argv[i-1] != "-f" && argv[i-1] != "-L" && argv[i-1] != "-C") {
+					t.Errorf("check argv %q carries %s", argv, a)
+				}
+			}
+		}
+		if i := slices.Index(argv, "-f"); i < 0 || i+1 >= len(argv) || argv[i+1] != (LocalTarget{}).Path(s.Config) {
+			t.Errorf("check argv %q does not check %q first", argv, s.Config)
+		}
+	})
 }

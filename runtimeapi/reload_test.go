@@ -132,3 +132,31 @@ func TestCompareInvariants(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseReload: any answer is either an error or a result whose log lines are the
+// non-blank lines after Success= and the "--" marker, none of them dropped or invented.
+func FuzzParseReload(f *testing.F) {
+	for _, s := range []string{reloadOK, reloadBind, "", "Success=1\n", "Success=0\r\n--\r\n[ALERT] x\r\n", "\n\nSuccess=1\n--\n--\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, out string) {
+		a, err := ParseReload(out)
+		if err != nil {
+			return
+		}
+		if !a.Synchronous {
+			if strings.TrimSpace(out) != "" || a.Success || len(a.Logs) > 0 {
+				t.Fatalf("asynchronous answer from %q: %+v", out, a)
+			}
+			return
+		}
+		if !strings.Contains(out, "Success=") {
+			t.Fatalf("synchronous without Success= in %q", out)
+		}
+		for _, l := range a.Logs {
+			if strings.TrimSpace(l) == "" || !strings.Contains(out, l) {
+				t.Errorf("log line %q not in %q", l, out)
+			}
+		}
+	})
+}
