@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -109,6 +110,11 @@ func (r *MasterReloader) Reload(ctx context.Context, t Target) error {
 	if r.Version, err = r.Master.Version(ctx); err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
+	if verb, ok := runtimeapi.VerbOf("reload"); ok {
+		if err := verb.Check(r.Version); err != nil {
+			return fmt.Errorf("reload through the master CLI %s: %w", r.Master.Addr, err)
+		}
+	}
 	s, fromCmdline, err := r.service(ctx, t, before.Master.PID)
 	if err != nil {
 		return err
@@ -142,7 +148,11 @@ func (r *MasterReloader) Reload(ctx context.Context, t Target) error {
 	sync := r.Version.Compare(hversion.MustParse("2.7")) >= 0
 	if err != nil {
 		// Before 2.7 the master re-executes behind the connection: a cut read is normal.
-		if sync || errors.Is(err, runtimeapi.ErrSocketMissing) || errors.Is(err, runtimeapi.ErrPermission) || runtimeapi.IsCommandError(err) {
+		if sync && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)) && ctx.Err() == nil {
+			return hint.With(err, "the master did not answer within %s: a big configuration may need longer (--timeout); `show proc` on the master tells whether the reload went through", r.timeout())
+		}
+		var ve *runtimeapi.VersionError
+		if sync || errors.As(err, &ve) || errors.Is(err, runtimeapi.ErrSocketMissing) || errors.Is(err, runtimeapi.ErrPermission) || runtimeapi.IsCommandError(err) {
 			return err
 		}
 	}
@@ -196,7 +206,7 @@ func (r *MasterReloader) wait(ctx context.Context, done func(runtimeapi.Outcome)
 	for {
 		g, err := r.generation(ctx2)
 		if err == nil {
-			last, lastErr = g, nil
+			last = g
 			if o = runtimeapi.Compare(r.Before, g); done(o) {
 				return o, g, nil
 			}
@@ -208,7 +218,7 @@ func (r *MasterReloader) wait(ctx context.Context, done func(runtimeapi.Outcome)
 			return o, last, fmt.Errorf("reload: waiting for the new worker: interrupted: %w", ctx.Err())
 		case <-ctx2.Done():
 			what := fmt.Sprintf("show proc still says %q after %s (workers before %v, now %v)", o, limit, r.Before.PIDs(), last.PIDs())
-			if lastErr != nil {
+			if last.Master.PID == 0 && lastErr != nil { // no answer at all
 				what = fmt.Sprintf("the master CLI did not answer within %s: %v", limit, lastErr)
 			}
 			return o, last, hint.With(fmt.Errorf("reload: no new worker generation confirmed: %s", what),
