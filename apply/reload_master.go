@@ -43,15 +43,13 @@ type MasterReloader struct {
 	Poll time.Duration
 
 	// Filled in by Reload and Confirm, for the caller's report.
-	Version    hversion.V
-	Before     runtimeapi.Generation
-	After      runtimeapi.Generation
-	CheckArgv  []string // the `haproxy -c` that passed
-	CheckDir   string
-	FlagsFrom  string   // where the check's flags came from
-	Logs       []string // the master's startup logs of this reload (2.7+)
-	answered   bool     // the master answered Success=1: Confirm needs no wait for the master
-	reloadedAt time.Time
+	Version   hversion.V
+	Before    runtimeapi.Generation
+	After     runtimeapi.Generation
+	CheckArgv []string // the `haproxy -c` that passed
+	CheckDir  string
+	FlagsFrom string   // where the check's flags came from
+	Logs      []string // the master's startup logs of this reload (2.7+)
 }
 
 // ErrInvalidConfig: the check of the configuration failed; nothing was reloaded.
@@ -101,7 +99,7 @@ func (r *MasterReloader) generation(ctx context.Context) (runtimeapi.Generation,
 
 // Reload checks the configuration and sends `reload` to the master.
 func (r *MasterReloader) Reload(ctx context.Context, t Target) error {
-	r.Logs, r.answered, r.After, r.CheckArgv = nil, false, runtimeapi.Generation{}, nil
+	r.Logs, r.After, r.CheckArgv = nil, runtimeapi.Generation{}, nil
 	before, err := r.generation(ctx)
 	if err != nil {
 		return fmt.Errorf("reload: read the workers from the master CLI %s: %w", r.Master.Addr, err)
@@ -144,7 +142,6 @@ func (r *MasterReloader) Reload(ctx context.Context, t Target) error {
 	}
 	r.CheckArgv, r.CheckDir = argv, s.Dir
 	ans, err := r.Master.Reload(ctx, r.timeout())
-	r.reloadedAt = time.Now()
 	sync := r.Version.Compare(hversion.MustParse("2.7")) >= 0
 	if err != nil {
 		// Before 2.7 the master re-executes behind the connection: a cut read is normal.
@@ -162,7 +159,6 @@ func (r *MasterReloader) Reload(ctx context.Context, t Target) error {
 			return hint.With(&ReloadError{Master: r.Master.Addr, Logs: ans.Logs, Why: fmt.Sprintf("the master answered Success=0, the workers %v still serve", before.PIDs())},
 				"fix what the startup logs name (a port in use, a missing file), then run harpy reload again")
 		}
-		r.answered = true
 		return nil
 	}
 	// 1.9–2.6: wait until the master has re-executed and decided.

@@ -116,7 +116,7 @@ Exit code: 0 reloaded and confirmed, 1 refused or failed, 2 bad usage.`,
 	}
 	f := c.Flags()
 	f.StringVar(&master, "master", runtimeapi.DefaultMasterSocket, "master CLI: PATH or HOST:PORT (haproxy -S)")
-	f.StringVar(&config, "config", runtimeapi.DefaultConfig, "configuration the master reads (default: the -f of the master's command line; an error if it differs)")
+	f.StringVar(&config, "config", runtimeapi.DefaultConfig, "configuration to check when the master's command line (its -f) cannot be read; given, it must be the master's -f")
 	f.StringVar(&binary, "binary", "", "haproxy to check the configuration with (default: the binary the master runs)")
 	f.DurationVar(&timeout, "timeout", 60*time.Second, "time limit of the reload and, separately, of its confirmation")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON (also on failure)")
