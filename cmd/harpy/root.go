@@ -95,6 +95,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newRepoCmd(),
 		newStatCmd(),
 		newServerCmd(),
+		newReloadCmd(),
 		newWatchCmd(),
 		newProvisionCmd(),
 		newSelfPackageCmd(),
