@@ -18,7 +18,7 @@ import (
 //	profile = "/etc/harpy/profile.toml"    # the profile the backends belong to
 //	socket = "/var/lib/haproxy/stats"       # the Runtime API, level admin
 //	listen = "127.0.0.1:9101"               # /healthz, /status, /metrics
-//	reload_command = ["systemctl", "reload", "haproxy"]
+//	master = "/run/haproxy-master.sock"    # reload through the master CLI (or reload_command)
 //
 //	[[backend]]
 //	name = "mysql"
@@ -27,13 +27,16 @@ import (
 //	check = { inter = "2s", fall = 2, rise = 2 }
 //	dns = { name = "_mysql._tcp.db.example.com", kind = "srv", interval = "1s" }
 type Config struct {
-	Profile        string          `toml:"profile"`
-	Set            []string        `toml:"set"`
-	HAProxy        string          `toml:"haproxy"` // version rendered for; "" means the running one's
-	Root           string          `toml:"root"`    // where haproxy.cfg is written; "" means /
-	Socket         string          `toml:"socket"`
-	Listen         string          `toml:"listen"`
-	ReloadCommand  []string        `toml:"reload_command"`
+	Profile       string   `toml:"profile"`
+	Set           []string `toml:"set"`
+	HAProxy       string   `toml:"haproxy"` // version rendered for; "" means the running one's
+	Root          string   `toml:"root"`    // where haproxy.cfg is written; "" means /
+	Socket        string   `toml:"socket"`
+	Listen        string   `toml:"listen"`
+	ReloadCommand []string `toml:"reload_command"`
+	// Master is the master CLI (PATH or HOST:PORT) to reload through, confirmed by show
+	// proc; it takes precedence over reload_command.
+	Master         string          `toml:"master"`
 	ReloadDebounce string          `toml:"reload_debounce"`
 	Backends       []BackendConfig `toml:"backend"`
 	Files          []FileConfig    `toml:"file"`

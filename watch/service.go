@@ -47,7 +47,10 @@ func New(ctx context.Context, c *Config, log *slog.Logger, dryRun bool) (*Watche
 		return nil, err
 	}
 	var reload apply.Reloader = apply.None{}
-	if len(c.ReloadCommand) > 0 {
+	switch {
+	case c.Master != "":
+		reload = &apply.MasterReloader{Master: runtimeapi.NewMaster(c.Master)}
+	case len(c.ReloadCommand) > 0:
 		reload = apply.Command{Argv: c.ReloadCommand}
 	}
 	debounce, _ := time.ParseDuration(c.ReloadDebounce)
