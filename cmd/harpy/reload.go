@@ -32,7 +32,7 @@ type reloadReport struct {
 }
 
 func newReloadCmd() *cobra.Command {
-	var master, config, binary string
+	var master, config, binary, initScript, socket, pidfile string
 	var timeout time.Duration
 	var asJSON bool
 	c := &cobra.Command{
@@ -58,6 +58,9 @@ Exit code: 0 reloaded and confirmed, 1 refused or failed, 2 bad usage.`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if timeout <= 0 {
 				return usage(c, fmt.Errorf("--timeout %s: want a positive duration such as 60s", timeout))
+			}
+			if initScript != "" {
+				return reloadInitScript(c, initScript, socket, pidfile, timeout, asJSON)
 			}
 			if master == "" {
 				return usage(c, errors.New("--master is empty: give the master CLI's PATH or HOST:PORT (haproxy -S)"))
@@ -120,7 +123,40 @@ Exit code: 0 reloaded and confirmed, 1 refused or failed, 2 bad usage.`,
 	f.StringVar(&binary, "binary", "", "haproxy to check the configuration with (default: the binary the master runs)")
 	f.DurationVar(&timeout, "timeout", 60*time.Second, "time limit of the reload and, separately, of its confirmation")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON (also on failure)")
+	f.StringVar(&initScript, "init-script", "", "el6 (no master): reload with this init script (e.g. /etc/rc.d/init.d/haproxy) and confirm a new process through --socket and --pidfile")
+	f.StringVar(&socket, "socket", "/var/lib/haproxy/stats", "with --init-script: the stats socket whose show info names the serving process")
+	f.StringVar(&pidfile, "pidfile", "/var/run/haproxy.pid", "with --init-script: the pidfile the script writes")
 	return c
+}
+
+// reloadInitScript is `harpy reload --init-script`: the el6 script's reload (which checks
+// the config first), then show info's Pid and the pidfile must name a new process.
+func reloadInitScript(c *cobra.Command, script, socket, pidfile string, timeout time.Duration, asJSON bool) error {
+	ctx := c.Context()
+	t := apply.LocalTarget{Root: "/"}
+	r := &apply.InitScriptReloader{Script: script, Socket: socket, Pidfile: pidfile, Timeout: timeout}
+	start := time.Now()
+	err := r.Reload(ctx, t)
+	if err == nil {
+		err = r.Confirm(ctx, t)
+	}
+	if asJSON {
+		rep := map[string]any{"ok": err == nil, "init_script": script, "old_pid": r.OldPID, "new_pid": r.NewPID, "seconds": time.Since(start).Seconds()}
+		if err != nil {
+			rep["error"] = err.Error()
+		}
+		enc := json.NewEncoder(c.OutOrStdout())
+		enc.SetIndent("", "  ")
+		if jerr := enc.Encode(rep); jerr != nil {
+			return jerr
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.OutOrStdout(), "reloaded through %s: process %d → %d in %s\n", script, r.OldPID, r.NewPID, time.Since(start).Round(10*time.Millisecond))
+	return nil
 }
 
 // masterHint replaces the stats socket's hint of a dial error with the master CLI's.
