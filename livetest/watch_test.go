@@ -20,6 +20,7 @@ import (
 	"harpy/apply"
 	"harpy/discovery"
 	"harpy/hversion"
+	"harpy/internal/testenv"
 	"harpy/watch"
 )
 
@@ -94,7 +95,14 @@ type watchedProxy struct {
 
 func startWatchedProxy(t testing.TB) *watchedProxy {
 	t.Helper()
-	wp := &watchedProxy{bin: DebianHAProxy(t), port: FreePortOn(t, "127.0.0.11", "127.0.0.12")}
+	return startWatchedProxyOn(t, DebianHAProxy(t), "2.6")
+}
+
+// startWatchedProxyOn is startWatchedProxy on another haproxy binary, the profile rendered
+// for its version.
+func startWatchedProxyOn(t testing.TB, bin, version string) *watchedProxy {
+	t.Helper()
+	wp := &watchedProxy{bin: bin, port: FreePortOn(t, "127.0.0.11", "127.0.0.12")}
 	webServer(t, "web1", fmt.Sprintf("127.0.0.11:%d", wp.port))
 	webServer(t, "web2", fmt.Sprintf("127.0.0.12:%d", wp.port))
 	wp.dir = MkdirAll(t, filepath.Join(t.TempDir(), "watch"))
@@ -107,7 +115,7 @@ func startWatchedProxy(t testing.TB) *watchedProxy {
 		t.Fatal(err)
 	}
 	writeFile(t, wp.profile, b.String())
-	wp.persist = &watch.FilePersister{Profile: wp.profile, HAProxy: hversion.MustParse("2.6"),
+	wp.persist = &watch.FilePersister{Profile: wp.profile, HAProxy: hversion.MustParse(version),
 		Target: apply.LocalTarget{Root: wp.root}, Valid: apply.HAProxy{Binary: wp.bin}}
 	// The first file: the profile's own server.
 	if err := wp.persist.Persist(t.Context(), nil); err != nil {
@@ -124,7 +132,12 @@ func startWatchedProxy(t testing.TB) *watchedProxy {
 // passes haproxy -c and holds what runs, and a restarted watcher changes nothing.
 func TestWatchDNS(t *testing.T) {
 	Long(t)
-	wp := startWatchedProxy(t)
+	t.Run("2.6", func(t *testing.T) { testWatchDNS(t, DebianHAProxy(t), "2.6") })
+	t.Run("3.0.11", func(t *testing.T) { testWatchDNS(t, testenv.HAProxy(t, "3.0.11"), "3.0") })
+}
+
+func testWatchDNS(t *testing.T, haproxyBin, version string) {
+	wp := startWatchedProxyOn(t, haproxyBin, version)
 	bin, port, dir, root, profile, persist, h, data, cfg, ctx := wp.bin, wp.port, wp.dir, wp.root, wp.profile, wp.persist, wp.h, wp.data, wp.cfg, t.Context()
 	dnsPort := FreeUDPPort(t, "127.0.0.1")
 	dns := StartDnsmasqConf(t, dnsPort, srvConf(port, "web1.test", "web2.test"))
@@ -233,6 +246,28 @@ func TestWatchDNS(t *testing.T) {
 	if h.Pid() != pid {
 		t.Errorf("HAProxy was restarted (pid %d → %d)", pid, h.Pid())
 	}
+
+	// A reload of the file on disk serves the same servers as before it.
+	_, cur := w2.Status()
+	h.Reload(data["Bind"].(string))
+	stats, err := h.API.Stat(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var running []string
+	for _, r := range stats.Rows {
+		if r.Proxy() == "app" && r.IsServer() {
+			running = append(running, r.Server())
+		}
+	}
+	var watched []string
+	for _, x := range cur["app"] {
+		watched = append(watched, x.Name)
+	}
+	if strings.Join(running, ",") != strings.Join(watched, ",") || len(running) == 0 {
+		t.Errorf("after a reload: servers %v, the watcher ran %v", running, watched)
+	}
+	waitServed(t, data["Bind"].(string), "web2")
 }
 
 func waitServed(t *testing.T, bind, name string) {
