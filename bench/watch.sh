@@ -2,7 +2,8 @@
 # harpy watch vs HAProxy's own resolvers, in one run (Debian's haproxy 2.6, dnsmasq, two
 # web servers on loopback, a client sending requests without pause): seconds from an SRV
 # change to the first request on an added server and to the last one on a removed server
-# (10 changes), reloads, failed requests, and failed requests during a 40 s DNS outage.
+# (10 changes; for Consul: register and deregister), reloads, failed requests, and failed
+# requests while the source is down for 40 s (DNS server or Consul agent stopped).
 # Usage: bash bench/watch.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	consulapi "github.com/hashicorp/consul/api"
+
 	"harpy/discovery"
 	"harpy/watch"
 )
@@ -97,12 +99,13 @@ backend app
 
 // BenchmarkWatchDNS: seconds from an SRV record change to the first request on an added
 // server and to the last request on a removed one, over 10 changes, for harpy watch
-// (1 s interval, Runtime API) and for HAProxy's own resolvers (server-template, hold
+// (1 s interval, Runtime API), harpy watch on a Consul agent's catalog (register and
+// deregister, blocking queries) and for HAProxy's own resolvers (server-template, hold
 // valid 1 s), on Debian's HAProxy 2.6 and a real dnsmasq; reloads and failed requests,
 // then the requests that fail while DNS is down for 40 s.
 // bench/watch.sh prints the table.
 func BenchmarkWatchDNS(b *testing.B) {
-	for _, mode := range []string{"harpy-watch", "haproxy-resolvers"} {
+	for _, mode := range []string{"harpy-watch", "haproxy-resolvers", "harpy-watch-consul"} {
 		b.Run(mode, func(b *testing.B) {
 			for b.Loop() {
 				benchWatch(b, mode)
@@ -119,7 +122,44 @@ func benchWatch(b *testing.B, mode string) {
 	var port int
 	var w *watch.Watcher
 	var dns *Proc
-	if mode == "harpy-watch" {
+	// change applies the i-th record change; outage takes the source away.
+	var change func(hosts []string)
+	var outage func()
+	change = func(hosts []string) {
+		dns.Stop()
+		dns = StartDnsmasqConf(b, dnsPort, srvConf(port, hosts...))
+	}
+	outage = func() { dns.Stop() }
+	if mode == "harpy-watch-consul" {
+		wp := startWatchedProxy(b)
+		bind, port = wp.data["Bind"].(string), wp.port
+		agent := StartConsul(b)
+		cfg := consulapi.DefaultConfig()
+		cfg.Address = agent.HTTP
+		cl, err := consulapi.NewClient(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		register := func(id, ip string) {
+			if err := cl.Agent().ServiceRegister(&consulapi.AgentServiceRegistration{ID: id, Name: "app", Port: port, Address: ip}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		register("web1.test", "127.0.0.11")
+		change = func(hosts []string) {
+			if len(hosts) == 2 {
+				register("web2.test", "127.0.0.12")
+			} else if err := cl.Agent().ServiceDeregister("web2.test"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		outage = agent.Stop
+		w = &watch.Watcher{Runtime: &watch.HAProxy{Client: wp.h.API}, Persister: wp.persist,
+			Backends: []watch.Backend{{Name: "app", Blocking: true, DrainTimeout: 5 * time.Second,
+				Source: &discovery.Consul{Service: "app", Address: agent.HTTP, Wait: 30 * time.Second},
+				Check:  watch.Check{Enabled: true, Inter: "200ms", Fall: 1, Rise: 1}}}}
+		go w.Run(ctx)
+	} else if mode == "harpy-watch" {
 		wp := startWatchedProxy(b)
 		bind, port = wp.data["Bind"].(string), wp.port
 		dns = StartDnsmasqConf(b, dnsPort, srvConf(port, "web1.test"))
@@ -159,8 +199,7 @@ func benchWatch(b *testing.B, mode string) {
 		if add {
 			hosts = append(hosts, "web2.test")
 		}
-		dns.Stop()
-		dns = StartDnsmasqConf(b, dnsPort, srvConf(port, hosts...))
+		change(hosts)
 		changed := time.Now()
 		if add {
 			for {
@@ -194,12 +233,12 @@ func benchWatch(b *testing.B, mode string) {
 	s.mu.Lock()
 	before := s.fail
 	s.mu.Unlock()
-	dns.Stop()
+	outage()
 	time.Sleep(40 * time.Second)
 	s.mu.Lock()
-	outage := s.fail - before
+	lost := s.fail - before
 	s.mu.Unlock()
-	b.ReportMetric(float64(outage), "outage-failed")
+	b.ReportMetric(float64(lost), "outage-failed")
 	cancel()
 	report := func(name string, xs []float64) {
 		slices.Sort(xs)
