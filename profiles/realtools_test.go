@@ -25,7 +25,7 @@ const debianHAProxy = "/usr/sbin/haproxy"
 func loopback(p *Profile) {
 	for _, r := range p.Resolvers {
 		if r != nil {
-			r.ParseResolvConf = false
+			r.ParseResolvConf = nil
 			r.Nameservers = []string{"127.0.0.1:5353"}
 		}
 	}
