@@ -156,6 +156,7 @@ func TestRDSDNSOutage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	servers := []string{"read1", "read2", "master"}
+	parent := t
 
 	t.Run("checks reach the servers' own port", func(t *testing.T) {
 		for _, p := range append(proxies, control) {
@@ -297,9 +298,10 @@ func TestRDSDNSOutage(t *testing.T) {
 	})
 
 	t.Run("DNS back: a changed A record moves traffic without a reload", func(t *testing.T) {
-		moved := StartMariaDB(t, tmpl, "read1-moved", addr("read1-moved"), 1_000_000)
+		// Started on the parent test: they serve the next subtest too.
+		moved := StartMariaDB(parent, tmpl, "read1-moved", addr("read1-moved"), 1_000_000)
 		records["read1.rds.livetest"] = ips["read1-moved"]
-		dns = StartDnsmasq(t, dnsPort, records)
+		dns = StartDnsmasq(parent, dnsPort, records)
 		for _, p := range proxies {
 			pid := p.h.Pid()
 			wctx, wcancel := context.WithTimeout(ctx, 40*time.Second)
@@ -328,5 +330,54 @@ func TestRDSDNSOutage(t *testing.T) {
 		if moved.Status("Connections") == 0 {
 			t.Errorf("read1-moved saw no connection (checks or clients)")
 		}
+	})
+
+	t.Run("NXDOMAIN: a deleted name leaves the pool after hold nx", func(t *testing.T) {
+		// A DNS server authoritative for livetest (local=) that no longer has read2: the
+		// answer is NXDOMAIN, a replica deleted. Its address is kept hold_nx (30s, counted
+		// from the last valid answer), then the server goes to MAINT; the others stay UP.
+		// Valid answers first: hold nx counts from the last one, and the outage above
+		// left read2's last valid answer 40 s old.
+		time.Sleep(12 * time.Second)
+		dns.proc.Stop()
+		changed := time.Now()
+		StartDnsmasqConf(t, dnsPort, fmt.Sprintf("local=/livetest/\nhost-record=ready.test,127.0.0.1\nhost-record=read1.rds.livetest,%s\nhost-record=master.rds.livetest,%s\n",
+			ips["read1-moved"], ips["master"]))
+		var wg sync.WaitGroup
+		for _, p := range proxies {
+			wg.Go(func() {
+				wctx, wcancel := context.WithTimeout(ctx, 70*time.Second)
+				defer wcancel()
+				var last StatRow
+				_, err := Eventually(wctx, 200*time.Millisecond, func() bool {
+					rows, err := p.h.Stat(ctx)
+					if err != nil {
+						return false
+					}
+					last = Find(rows, "mysql", "read2")
+					for _, n := range []string{"read1", "master"} {
+						// A check failing on a loaded machine ("UP 1/2") is not the
+						// resolver's doing; a server in MAINT or DOWN would be.
+						if r := Find(rows, "mysql", n); strings.HasPrefix(r.Status(), "MAINT") || r.Status() == "DOWN" {
+							t.Errorf("%s/%s is %s (%s) while only read2 was deleted", p.name, n, r.Status(), r["last_chk"])
+							return true
+						}
+					}
+					return strings.HasPrefix(last.Status(), "MAINT")
+				})
+				took := time.Since(changed)
+				if err != nil {
+					t.Errorf("%s: read2 still %s %.0f s after its name was deleted (NXDOMAIN)", p.name, last.Status(), took.Seconds())
+					return
+				}
+				t.Logf("FIGURE scenario=dns-nxdomain proxy=%s maint_after_s=%.1f status=%q", p.name, took.Seconds(), last.Status())
+				// hold nx 30s from the last valid answer, which is at most hold valid (10s)
+				// older than the change: not before about 20 s.
+				if took < 15*time.Second {
+					t.Errorf("%s: read2 in MAINT %.1f s after NXDOMAIN, before hold nx (30s) could run out", p.name, took.Seconds())
+				}
+			})
+		}
+		wg.Wait()
 	})
 }
