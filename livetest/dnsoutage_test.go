@@ -114,7 +114,8 @@ func withoutHolds(cfg string) string {
 // for 40 s — longer than HAProxy's own 30 s holds, after which the old profile put every
 // server in MAINT (resolution) at 31–36 s — and the profile on Debian's 2.6 and harpy's
 // 3.0.11 loses no connection and no address, while a control on HAProxy's hold defaults
-// loses the whole pool. With DNS back, an A record change still moves traffic.
+// loses the whole pool. With DNS back, an A record change still moves traffic, and a
+// name deleted (NXDOMAIN) takes its server out after hold nx (30 s), the others serving.
 func TestRDSDNSOutage(t *testing.T) {
 	Long(t)
 	const outage = 40 * time.Second
