@@ -177,7 +177,11 @@ func (w *cfgWriter) resolvers(name string, r *Resolvers) {
 	}
 	if r.parseResolvConf() {
 		if !w.v.AtLeast(1, 9) {
-			w.noResolvConf(path, r)
+			if len(r.Nameservers) == 0 {
+				w.noResolvConf(path, r)
+			} else {
+				w.need(path+".parse_resolv_conf", 1, 9, "parse-resolv-conf")
+			}
 			return
 		}
 		w.line(orDefault(path+".parse_resolv_conf", "no nameservers given: the host's resolver from /etc/resolv.conf (on AWS, the VPC's)"), "parse-resolv-conf")

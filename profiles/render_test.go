@@ -209,6 +209,11 @@ func TestRefused(t *testing.T) {
 [resolvers.vpc]
 parse_resolv_conf = true
 `, "mine.toml:3:21: resolvers.vpc: no nameservers, and HAProxy before 1.9 cannot read the host's /etc/resolv.conf"},
+		{"parse-resolv-conf besides nameservers before 1.9", "1.8", `extends = "rds-read-pool"
+[resolvers.vpc]
+nameservers = ["10.0.0.2:53"]
+parse_resolv_conf = true
+`, "mine.toml:4:21: resolvers.vpc.parse_resolv_conf: parse-resolv-conf needs HAProxy 1.9+"},
 		{"default resolver before 1.9", "1.8", `extends = "rds-read-pool"
 `, "rds-read-pool.toml:26:2: resolvers.vpc: no nameservers, and HAProxy before 1.9 cannot read the host's /etc/resolv.conf"},
 		{"hold obsolete before 1.8", "1.6", `extends = "rds-read-pool"
