@@ -36,6 +36,10 @@ func from(field string) src { return src{field: field} }
 // byRule is a line no field produced: harpy writes it always, for the reason given.
 func byRule(rule string) src { return src{rule: rule} }
 
+// orDefault is a line field produces; when the profile leaves the field out, harpy
+// writes its default, for the reason given (what --explain prints).
+func orDefault(field, why string) src { return src{field: field, rule: why} }
+
 func (w *cfgWriter) section(from src, head ...string) {
 	if !w.words(from, head) {
 		return
@@ -123,10 +127,11 @@ func (w *cfgWriter) record(from src) {
 		return
 	}
 	pos, ok := w.pos(from.field)
+	o := Origin{Line: w.lineNo + 1, Field: displayField(from.field), Pos: pos, Default: !ok}
 	if !ok {
-		pos = Pos{File: w.p.Name}
+		o.Pos, o.Rule = Pos{File: w.p.Name}, from.rule
 	}
-	*w.origins = append(*w.origins, Origin{Line: w.lineNo + 1, Field: displayField(from.field), Pos: pos, Default: !ok})
+	*w.origins = append(*w.origins, o)
 }
 
 // pos finds where a field was written; a profile built in code has no positions.

@@ -78,6 +78,12 @@ servers = [ { name = "a", address = "db_1.example.com:80" } ]
 			[]string{`mine.toml:4:59: frontend[0].acl[0].value: "-i" starts with '-'`}},
 		{"template needs a name", "extends = \"web-lb\"\n[resolvers.dns]\nnameservers = [\"127.0.0.1:53\"]\n[[backend]]\nname = \"app\"\nresolvers = \"dns\"\nserver_template = { prefix = \"t\", count = 2, address = \"10.0.0.1:80\" }\n",
 			[]string{`mine.toml:7:56: backend[0].server_template.address: "10.0.0.1:80": a server template resolves a DNS name`}},
+		{"no nameserver at all", "extends = \"rds-read-pool\"\n[resolvers.vpc]\nparse_resolv_conf = false\n",
+			[]string{`mine.toml:3:21: resolvers.vpc.parse_resolv_conf: false with no nameservers`}},
+		{"hold nx zero", "extends = \"rds-read-pool\"\n[resolvers.vpc]\nhold_nx = \"0s\"\n",
+			[]string{`mine.toml:3:11: resolvers.vpc.hold_nx: "0s" is not a duration`}},
+		{"hold beyond HAProxy's timers", "extends = \"rds-read-pool\"\n[resolvers.vpc]\nhold_timeout = \"25d\"\n",
+			[]string{`mine.toml:3:16: resolvers.vpc.hold_timeout:`, "more than HAProxy's largest timer"}},
 		{"acl not declared", "extends = \"spark-admin\"\n[[frontend]]\nname = \"MGMTSRV\"\nuse_backend = [ { backend = \"SRV_SPARK\", if = [\"sprak\"] } ]\n",
 			[]string{`mine.toml:4:48: frontend[0].use_backend[0].if[0]: "sprak" is not an ACL`}},
 	}

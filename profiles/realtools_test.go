@@ -25,7 +25,7 @@ const debianHAProxy = "/usr/sbin/haproxy"
 func loopback(p *Profile) {
 	for _, r := range p.Resolvers {
 		if r != nil {
-			r.ParseResolvConf = false
+			r.ParseResolvConf = nil
 			r.Nameservers = []string{"127.0.0.1:5353"}
 		}
 	}
@@ -226,5 +226,43 @@ func TestLogrotateAccepts(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestResolverDefaultsAccepted: the resolvers section as rds-read-pool leaves it
+// (parse-resolv-conf, the hold values that outlast a DNS outage) passes the real
+// haproxy -c of Debian's 2.6 and of the 2.2.9 and 3.0.11 harpy builds, without a
+// warning. Only the servers are moved to loopback.
+func TestResolverDefaultsAccepted(t *testing.T) {
+	bins := []struct {
+		bin    func(t *testing.T) string
+		target string
+	}{
+		{func(t *testing.T) string { return testenv.Tool(t, debianHAProxy) }, "2.6"},
+		{func(t *testing.T) string { return testenv.HAProxy(t, "2.2.9") }, "2.2"},
+		{func(t *testing.T) string { return testenv.HAProxy(t, "3.0.11") }, "3.0"},
+	}
+	for _, b := range bins {
+		t.Run(b.target, func(t *testing.T) {
+			bin := b.bin(t)
+			p, err := Load(t.Context(), "rds-read-pool")
+			if err != nil {
+				t.Fatal(err)
+			}
+			loopback(p)
+			for _, r := range p.Resolvers {
+				r.Nameservers, r.ParseResolvConf = nil, nil
+			}
+			out, err := Render(p, Options{HAProxy: hversion.MustParse(b.target)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"parse-resolv-conf\n", "hold timeout " + HoldKeep + "\n", "hold nx " + HoldNXDefault + "\n", "hold obsolete 0s\n"} {
+				if !bytes.Contains(out.HAProxyCfg, []byte(want)) {
+					t.Fatalf("no %q in:\n%s", want, out.HAProxyCfg)
+				}
+			}
+			haproxyC(t, bin, out.HAProxyCfg)
+		})
 	}
 }

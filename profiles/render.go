@@ -40,7 +40,7 @@ type Origin struct {
 	Field   string // e.g. listen[0].servers[2]
 	Pos     Pos    // where that field was written (the nearest enclosing one when harpy filled it in)
 	Default bool   // no profile wrote it: harpy's default
-	Rule    string // for a line no field produces: why harpy writes it
+	Rule    string // for a default (a line no field produces, or a field left out): why harpy writes it
 }
 
 // Output is what a profile renders to. Packages install them as /etc/haproxy/haproxy.cfg,
@@ -157,6 +157,9 @@ func Annotate(cfg []byte, origins []Origin) []byte {
 		}
 		from := safeComment(o.Pos.String())
 		switch {
+		case o.Rule != "" && o.Field != "":
+			fmt.Fprintf(&b, "%-*s  # harpy default for %s: %s\n", width, l, o.Field, o.Rule)
+			continue
 		case o.Rule != "":
 			fmt.Fprintf(&b, "%-*s  # harpy default: %s\n", width, l, o.Rule)
 			continue

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"harpy/hint"
 )
 
 func (w *cfgWriter) global() {
 	g := &w.p.Global
-	w.section(from("global"), "global")
+	w.section(orDefault("global", "every haproxy.cfg has a global section"), "global")
 	if g.Log != nil {
 		words := []string{"log", g.Log.Target, g.Log.Facility}
 		if g.Log.Level != "" {
@@ -33,7 +35,7 @@ func (w *cfgWriter) global() {
 	}
 	switch g.Mode {
 	case "", "daemon":
-		w.line(from("global.mode"), "daemon")
+		w.line(orDefault("global.mode", "runs in the background, as the init scripts and systemd unit expect"), "daemon")
 	case "master-worker":
 		if w.need("global.mode", 1, 8, "master-worker") {
 			w.line(from("global.mode"), "master-worker")
@@ -66,18 +68,18 @@ func (w *cfgWriter) global() {
 
 func (w *cfgWriter) defaults() {
 	d := &w.p.Defaults
-	w.section(from("defaults"), "defaults")
+	w.section(orDefault("defaults", "every haproxy.cfg has a defaults section"), "defaults")
 	mode := d.Mode
 	if mode == "" {
 		mode = "http"
 	}
-	w.line(from("defaults.mode"), "mode", mode)
+	w.line(orDefault("defaults.mode", "http, HAProxy's own default mode"), "mode", mode)
 	w.line(byRule("every proxy logs to global.log"), "log", "global")
 	if !w.mixed {
-		w.modeOptions(from("defaults.mode"), mode, true)
+		w.modeOptions(orDefault("defaults.mode", modeLogWhy), mode, true)
 	}
 	if d.Dontlognull == nil || *d.Dontlognull {
-		w.line(from("defaults.dontlognull"), "option", "dontlognull")
+		w.line(orDefault("defaults.dontlognull", "connections that send nothing (port scans, other load balancers' probes) are not logged"), "option", "dontlognull")
 	}
 	if d.DontlogNormal {
 		w.line(from("defaults.dontlog_normal"), "option", "dontlog-normal")
@@ -96,7 +98,7 @@ func (w *cfgWriter) defaults() {
 	}
 	if d.Redispatch == nil || *d.Redispatch {
 		// "1": redispatch on every retry, so a dead server costs no request.
-		w.line(from("defaults.redispatch"), "option", "redispatch", "1")
+		w.line(orDefault("defaults.redispatch", "every retry goes to another server, so a dead server costs no request"), "option", "redispatch", "1")
 	}
 	if d.Retries > 0 {
 		w.line(from("defaults.retries"), "retries", strconv.Itoa(d.Retries))
@@ -106,10 +108,12 @@ func (w *cfgWriter) defaults() {
 		w.line(from("defaults.retry_on"), append([]string{"retry-on"}, strings.Fields(d.RetryOn)...)...)
 	}
 	t := d.Timeout
-	for _, x := range []struct{ k, v, def string }{
-		{"http-request", t.HTTPRequest, ""}, {"queue", t.Queue, ""}, {"connect", t.Connect, "5s"},
-		{"client", t.Client, "1m"}, {"server", t.Server, "1m"}, {"http-keep-alive", t.HTTPKeepAlive, ""},
-		{"check", t.Check, ""}, {"tunnel", t.Tunnel, ""},
+	for _, x := range []struct{ k, v, def, why string }{
+		{"http-request", t.HTTPRequest, "", ""}, {"queue", t.Queue, "", ""},
+		{"connect", t.Connect, "5s", "HAProxy warns without it; 5s covers a slow network, a dead server costs at most that"},
+		{"client", t.Client, "1m", "HAProxy warns without it: an idle client is closed after a minute"},
+		{"server", t.Server, "1m", "HAProxy warns without it: a server silent for a minute is given up"},
+		{"http-keep-alive", t.HTTPKeepAlive, "", ""}, {"check", t.Check, "", ""}, {"tunnel", t.Tunnel, "", ""},
 	} {
 		val := x.v
 		if val == "" {
@@ -118,12 +122,15 @@ func (w *cfgWriter) defaults() {
 		if val == "" || mode != "http" && strings.HasPrefix(x.k, "http-") {
 			continue
 		}
-		w.line(from("defaults.timeout."+strings.ReplaceAll(x.k, "-", "_")), "timeout", x.k, val)
+		w.line(orDefault("defaults.timeout."+strings.ReplaceAll(x.k, "-", "_"), x.why), "timeout", x.k, val)
 	}
 	if d.Maxconn > 0 {
 		w.line(from("defaults.maxconn"), "maxconn", strconv.Itoa(d.Maxconn))
 	}
 }
+
+// modeLogWhy is why a proxy logs in its mode's format when the profile names no mode.
+const modeLogWhy = "mode http (HAProxy's default): requests are logged in the http format"
 
 // modeOptions writes the log format of a proxy that logs (frontend, listen, defaults).
 func (w *cfgWriter) modeOptions(from src, mode string, logs bool) {
@@ -168,30 +175,70 @@ func (w *cfgWriter) resolvers(name string, r *Resolvers) {
 	for i, ns := range r.Nameservers {
 		w.line(from(fmt.Sprintf("resolvers.%s.nameservers.%d", name, i)), "nameserver", fmt.Sprintf("ns%d", i+1), mustAddress(ns, ruleNameserver))
 	}
-	if r.ParseResolvConf && w.need(path+".parse_resolv_conf", 1, 9, "parse-resolv-conf") {
-		w.line(from(path+".parse_resolv_conf"), "parse-resolv-conf")
+	if r.parseResolvConf() {
+		if !w.v.AtLeast(1, 9) {
+			if len(r.Nameservers) == 0 {
+				w.noResolvConf(path, r)
+			} else {
+				w.need(path+".parse_resolv_conf", 1, 9, "parse-resolv-conf")
+			}
+			return
+		}
+		w.line(orDefault(path+".parse_resolv_conf", "no nameservers given: the host's resolver from /etc/resolv.conf (on AWS, the VPC's)"), "parse-resolv-conf")
 	}
 	if r.AcceptedPayloadSize > 0 && w.need(path+".accepted_payload_size", 1, 8, "accepted_payload_size") {
 		w.line(from(path+".accepted_payload_size"), "accepted_payload_size", strconv.Itoa(r.AcceptedPayloadSize))
 	}
-	retries := r.ResolveRetries
-	if retries == 0 {
-		retries = 3
-	}
-	w.line(from(path+".resolve_retries"), "resolve_retries", strconv.Itoa(retries))
+	w.line(orDefault(path+".resolve_retries", "3 queries before a resolution counts as failed"), "resolve_retries", strconv.Itoa(or(r.ResolveRetries, 3)))
 	if r.TimeoutResolve != "" && w.need(path+".timeout_resolve", 1, 8, "timeout resolve") {
 		w.line(from(path+".timeout_resolve"), "timeout", "resolve", r.TimeoutResolve)
 	}
-	retry := r.TimeoutRetry
-	if retry == "" {
-		retry = "1s"
+	w.line(orDefault(path+".timeout_retry", "1s between two queries of one resolution"), "timeout", "retry", orStr(r.TimeoutRetry, "1s"))
+	w.line(orDefault(path+".hold", "an answer is used 10s before the name is asked again"), "hold", "valid", orStr(r.Hold, "10s"))
+	keep := "a DNS outage never takes a server down: its last good address is kept " + HoldKeep + " (HAProxy's own 30s puts every server in MAINT half a minute after the DNS server stops)"
+	for _, x := range []struct{ field, status, val string }{
+		{"hold_timeout", "timeout", r.HoldTimeout}, {"hold_refused", "refused", r.HoldRefused}, {"hold_other", "other", r.HoldOther},
+	} {
+		w.line(orDefault(path+"."+x.field, keep), "hold", x.status, orStr(x.val, HoldKeep))
 	}
-	w.line(from(path+".timeout_retry"), "timeout", "retry", retry)
-	hold := r.Hold
-	if hold == "" {
-		hold = "10s"
+	w.line(orDefault(path+".hold_nx", "a name reported gone (NXDOMAIN: a deleted replica) keeps its address "+HoldNXDefault+", then the server goes to MAINT, so no traffic follows an address given to another machine"),
+		"hold", "nx", orStr(r.HoldNX, HoldNXDefault))
+	if w.v.AtLeast(1, 8) {
+		w.line(orDefault(path+".hold_obsolete", "an address that left a valid answer is dropped at once: an A record changed by a fail-over moves traffic on the next resolution"),
+			"hold", "obsolete", orStr(r.HoldObsolete, "0s"))
+	} else if r.HoldObsolete != "" {
+		w.need(path+".hold_obsolete", 1, 8, "hold obsolete")
 	}
-	w.line(from(path+".hold"), "hold", "valid", hold)
+}
+
+// noResolvConf refuses a resolvers section without nameservers for a version without
+// parse-resolv-conf (before 1.9).
+func (w *cfgWriter) noResolvConf(path string, r *Resolvers) {
+	if w.err != nil {
+		return
+	}
+	field := path
+	if r.ParseResolvConf != nil {
+		field = path + ".parse_resolv_conf"
+	}
+	pos, _ := w.pos(field)
+	w.err = hint.Input(hint.With(fmt.Errorf("render %s for HAProxy %s: %s: %s: no nameservers, and HAProxy before 1.9 cannot read the host's /etc/resolv.conf (parse-resolv-conf)",
+		printable(w.p.Name), w.v, pos, displayField(path)),
+		"give explicit nameservers for HAProxy %s: nameservers = [\"IP:53\"] in [%s] (the address in /etc/resolv.conf), or target HAProxy 1.9 or later (--haproxy)", w.v, path))
+}
+
+func or(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
+}
+
+func orStr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // bindWord writes a bind address without IPv6 brackets, which HAProxy before 2.x may not
@@ -214,7 +261,7 @@ func (w *cfgWriter) proxy(kind, path string, px *Proxy) {
 		w.line(from(path+".maxconn"), "maxconn", strconv.Itoa(px.Maxconn))
 	}
 	if w.mixed {
-		modeFrom := from("defaults.mode")
+		modeFrom := orDefault("defaults.mode", modeLogWhy)
 		if px.Mode != "" {
 			modeFrom = from(path + ".mode")
 		}
@@ -380,7 +427,7 @@ func (w *cfgWriter) stats() {
 	if uri == "" {
 		uri = "/stats"
 	}
-	w.line(from("stats.uri"), "stats", "uri", uri)
+	w.line(orDefault("stats.uri", "the page at /stats"), "stats", "uri", uri)
 	if s.Refresh != "" {
 		w.line(from("stats.refresh"), "stats", "refresh", s.Refresh)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"harpy/check"
+	"harpy/hint"
 	"harpy/hversion"
 )
 
@@ -22,6 +23,30 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 var targets = []string{"1.6", "1.8", "2.2", "2.6", "3.0", "3.2"}
 
 var dists = []string{"el6", "el7", "el8", "el9", "debian"}
+
+// loadFor loads a profile as a user would for target v: before 1.9 (no
+// parse-resolv-conf) every resolvers section without nameservers gets one.
+func loadFor(t *testing.T, name, v string) *Profile {
+	t.Helper()
+	p, err := Load(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hversion.MustParse(v).AtLeast(1, 9) {
+		return p
+	}
+	user := fmt.Sprintf("extends = %q\n", name)
+	for _, n := range sortedKeys(p.Resolvers) {
+		if r := p.Resolvers[n]; r != nil && len(r.Nameservers) == 0 {
+			user += fmt.Sprintf("[resolvers.%s]\nnameservers = [\"10.0.0.2:53\"]\n", n)
+		}
+	}
+	p, err = Parse(t.Context(), "my-"+name+".toml", []byte(user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
 
 func embeddedNames(t *testing.T) []string {
 	t.Helper()
@@ -70,7 +95,12 @@ func TestGoldenHAProxyCfg(t *testing.T) {
 				}
 				out, err := Render(p, Options{HAProxy: hversion.MustParse(v), Dist: "el9"})
 				if err != nil {
-					t.Fatal(err)
+					// Pinned, then rendered as a user of that version must write it.
+					golden(t, filepath.Join(name, "haproxy-"+v+".err"), []byte(err.Error()+"\n"))
+					out, err = Render(loadFor(t, name, v), Options{HAProxy: hversion.MustParse(v), Dist: "el9"})
+					if err != nil {
+						t.Fatal(err)
+					}
 				}
 				if !bytes.HasSuffix(out.HAProxyCfg, []byte("\n")) {
 					t.Error("haproxy.cfg must end with a newline (fatal from 2.3)")
@@ -140,15 +170,15 @@ func TestVersionForms(t *testing.T) {
 		{"web-lb", "1.9", []string{"option httpchk GET /health_check.html\n", "check inter 3000 fall 2 rise 2", "option forwardfor except 127.0.0.0/8", "option redispatch 1", "retries 3", "balance roundrobin", "option http-keep-alive"}, []string{"retry-on", "http-server-close"}},
 		{"web-lb", "2.0", []string{"retry-on all-retryable-errors"}, nil},
 		{"web-lb", "2.6", []string{"http-check send meth GET uri /health_check.html\n", "retry-on all-retryable-errors"}, []string{"http-server-close"}},
-		{"rds-read-pool", "1.6", []string{"option mysql-check user monitor", "balance leastconn", "resolvers vpc\n", "nameserver ns1 169.254.169.253:53", " backup\n", "mode tcp", "listen stats\n    bind 127.0.0.1:1919\n    mode http\n    stats enable"}, []string{"init-addr", "parse-resolv-conf"}},
-		{"rds-read-pool", "1.7", []string{"check port 3306 inter 10s fall 2 rise 2 resolvers vpc init-addr last,libc,none"}, nil},
+		{"rds-read-pool", "1.6", []string{"option mysql-check user monitor", "balance leastconn", "resolvers vpc\n", "nameserver ns1 10.0.0.2:53", " backup\n", "mode tcp", "listen stats\n    bind 127.0.0.1:1919\n    mode http\n    stats enable",
+			"hold timeout 24d\n", "hold refused 24d\n", "hold other 24d\n", "hold nx 30s\n"}, []string{"init-addr", "parse-resolv-conf", "hold obsolete", "check port"}},
+		{"rds-read-pool", "1.7", []string{"check inter 10s fall 2 rise 2 resolvers vpc init-addr last,libc,none"}, []string{"check port", "hold obsolete"}},
+		{"rds-read-pool", "1.8", []string{"nameserver ns1 10.0.0.2:53\n", "hold obsolete 0s\n"}, []string{"parse-resolv-conf", "check port"}},
+		{"rds-read-pool", "1.9", []string{"resolvers vpc\n    parse-resolv-conf\n", "hold timeout 24d\n", "hold nx 30s\n", "hold obsolete 0s\n"}, []string{"nameserver", "169.254.169.253", "check port"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.profile+"/"+tt.version, func(t *testing.T) {
-			p, err := Load(t.Context(), tt.profile)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := loadFor(t, tt.profile, tt.version)
 			v := hversion.MustParse(tt.version)
 			out, err := Render(p, Options{HAProxy: v})
 			if err != nil {
@@ -178,7 +208,19 @@ func TestRefused(t *testing.T) {
 		{"parse-resolv-conf before 1.9", "1.8", `extends = "rds-read-pool"
 [resolvers.vpc]
 parse_resolv_conf = true
-`, "mine.toml:3:21: resolvers.vpc.parse_resolv_conf: parse-resolv-conf needs HAProxy 1.9+"},
+`, "mine.toml:3:21: resolvers.vpc: no nameservers, and HAProxy before 1.9 cannot read the host's /etc/resolv.conf"},
+		{"parse-resolv-conf besides nameservers before 1.9", "1.8", `extends = "rds-read-pool"
+[resolvers.vpc]
+nameservers = ["10.0.0.2:53"]
+parse_resolv_conf = true
+`, "mine.toml:4:21: resolvers.vpc.parse_resolv_conf: parse-resolv-conf needs HAProxy 1.9+"},
+		{"default resolver before 1.9", "1.8", `extends = "rds-read-pool"
+`, "rds-read-pool.toml:26:2: resolvers.vpc: no nameservers, and HAProxy before 1.9 cannot read the host's /etc/resolv.conf"},
+		{"hold obsolete before 1.8", "1.6", `extends = "rds-read-pool"
+[resolvers.vpc]
+nameservers = ["10.0.0.2:53"]
+hold_obsolete = "5s"
+`, "resolvers.vpc.hold_obsolete: hold obsolete needs HAProxy 1.8+"},
 		{"server-template before 1.8", "1.7", `extends = "web-lb"
 [[backend]]
 name = "app"
@@ -225,6 +267,12 @@ health = { disabled = true }
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not contain %q", err, tt.want)
 			}
+			if !hint.IsInput(err) || hint.Of(err) == "" {
+				t.Errorf("error %q: input error %v, hint %q; want an input error with a hint", err, hint.IsInput(err), hint.Of(err))
+			}
+			if strings.Contains(tt.want, "/etc/resolv.conf") && !strings.Contains(hint.Of(err), `nameservers = ["IP:53"] in [resolvers.vpc]`) {
+				t.Errorf("hint %q does not say how to give nameservers", hint.Of(err))
+			}
 		})
 	}
 }
@@ -259,7 +307,7 @@ func TestExplain(t *testing.T) {
 		"# mine.toml:4:13 backend[0].servers[0]\n",
 		"# mine.toml:3:8 backend[0].name\n",
 		"# spark-admin.toml:37:16 backend[0].strip_prefix\n",
-		"# harpy default, in mine.toml global.mode\n",
+		"# harpy default for global.mode: runs in the background, as the init scripts and systemd unit expect\n",
 	} {
 		if !strings.Contains(ann, w) {
 			t.Errorf("missing %q in:\n%s", w, ann)
@@ -276,11 +324,7 @@ func TestExplain(t *testing.T) {
 func TestRendersLintClean(t *testing.T) {
 	for _, name := range embeddedNames(t) {
 		for _, v := range targets {
-			p, err := Load(t.Context(), name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := Render(p, Options{HAProxy: hversion.MustParse(v)})
+			out, err := Render(loadFor(t, name, v), Options{HAProxy: hversion.MustParse(v)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -350,6 +394,8 @@ func TestExplainKeywords(t *testing.T) {
 		"resolvers.*": {"resolvers"}, "resolvers.*.nameservers": {"nameserver"}, "resolvers.*.parse_resolv_conf": {"parse-resolv-conf"},
 		"resolvers.*.accepted_payload_size": {"accepted_payload_size"}, "resolvers.*.resolve_retries": {"resolve_retries"},
 		"resolvers.*.timeout_resolve": {"timeout"}, "resolvers.*.timeout_retry": {"timeout"}, "resolvers.*.hold": {"hold"},
+		"resolvers.*.hold_timeout": {"hold"}, "resolvers.*.hold_refused": {"hold"}, "resolvers.*.hold_other": {"hold"},
+		"resolvers.*.hold_nx": {"hold"}, "resolvers.*.hold_obsolete": {"hold"},
 		"*.name": {"frontend", "backend", "listen"}, "*.bind": {"bind"}, "*.mode": {"mode", "option"}, "*.maxconn": {"maxconn"},
 		"*.acl": {"acl"}, "*.strip_prefix": {"http-request", "reqrep"}, "*.use_backend": {"use_backend"},
 		"*.default_backend": {"default_backend"}, "*.balance": {"balance"}, "*.health.mysql_user": {"option"},
@@ -387,11 +433,7 @@ func TestExplainKeywords(t *testing.T) {
 	}
 	for _, name := range embeddedNames(t) {
 		for _, v := range targets {
-			p, err := Load(t.Context(), name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := Render(p, Options{HAProxy: hversion.MustParse(v), Explain: true})
+			out, err := Render(loadFor(t, name, v), Options{HAProxy: hversion.MustParse(v), Explain: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -400,7 +442,10 @@ func TestExplainKeywords(t *testing.T) {
 			for _, o := range out.Origins {
 				credited[o.Line] = true
 				kw := strings.Fields(lines[o.Line-1])[0]
-				if o.Rule != "" {
+				if o.Default && o.Rule == "" {
+					t.Errorf("%s %s line %d %q: a harpy default (%s) without a reason", name, v, o.Line, lines[o.Line-1], o.Field)
+				}
+				if o.Rule != "" && o.Field == "" {
 					if kw != "log" && kw != "mode" {
 						t.Errorf("%s %s line %d %q: credited to the rule %q", name, v, o.Line, lines[o.Line-1], o.Rule)
 					}

@@ -87,15 +87,50 @@ type Timeouts struct {
 	Tunnel        string `toml:"tunnel"`
 }
 
-// Resolvers is a resolvers section.
+// Resolvers is a resolvers section. Its defaults are chosen so that a DNS outage never
+// takes a pool down (docs/profiles.md, "Resolvers"): a server keeps its last good address
+// while the DNS server is unreachable, refuses or fails, and goes to MAINT (resolution)
+// only once the name is reported gone (NXDOMAIN) for HoldNX.
 type Resolvers struct {
-	Nameservers         []string `toml:"nameservers"` // "IP:port"
-	ParseResolvConf     bool     `toml:"parse_resolv_conf"`
-	Hold                string   `toml:"hold"` // hold valid
-	ResolveRetries      int      `toml:"resolve_retries"`
-	TimeoutRetry        string   `toml:"timeout_retry"`
-	TimeoutResolve      string   `toml:"timeout_resolve"`
-	AcceptedPayloadSize int      `toml:"accepted_payload_size"`
+	Nameservers []string `toml:"nameservers"` // "IP:port"
+	// ParseResolvConf reads the host's /etc/resolv.conf (1.9+). Unset, it is true when no
+	// nameservers are given: the host's resolver is the default.
+	ParseResolvConf *bool  `toml:"parse_resolv_conf"`
+	Hold            string `toml:"hold"` // hold valid: how long an answer is used before asking again
+	// HoldTimeout, HoldRefused and HoldOther: how long the last good address is kept while
+	// the DNS server does not answer, refuses, or fails (SERVFAIL, bad answers). Default
+	// HoldKeep: the outage lasts as long as HAProxy's longest timer before a server goes
+	// to MAINT (resolution).
+	HoldTimeout string `toml:"hold_timeout"`
+	HoldRefused string `toml:"hold_refused"`
+	HoldOther   string `toml:"hold_other"`
+	// HoldNX is how long the last address is kept after the name is reported not to exist
+	// (NXDOMAIN): a deleted replica whose address may be given to another machine.
+	HoldNX string `toml:"hold_nx"`
+	// HoldObsolete (1.8+) is how long an address that left a valid answer is still used;
+	// default 0s, so an A record changed by a fail-over moves traffic at once.
+	HoldObsolete        string `toml:"hold_obsolete"`
+	ResolveRetries      int    `toml:"resolve_retries"`
+	TimeoutRetry        string `toml:"timeout_retry"`
+	TimeoutResolve      string `toml:"timeout_resolve"`
+	AcceptedPayloadSize int    `toml:"accepted_payload_size"`
+}
+
+// Defaults of a resolvers section (docs/profiles.md, "Resolvers").
+const (
+	// HoldKeep keeps the last good address through a DNS outage: 24 days, close to
+	// HAProxy's largest timer (2147483647 ms).
+	HoldKeep = "24d"
+	// HoldNXDefault is how long a name reported gone still has its address.
+	HoldNXDefault = "30s"
+)
+
+// parseResolvConf reports whether the section reads /etc/resolv.conf.
+func (r *Resolvers) parseResolvConf() bool {
+	if r.ParseResolvConf != nil {
+		return *r.ParseResolvConf
+	}
+	return len(r.Nameservers) == 0
 }
 
 // Proxy is a frontend, backend or listen section; which fields apply depends on the kind.
@@ -144,8 +179,10 @@ type Health struct {
 	Inter        string `toml:"inter"`
 	Fall         int    `toml:"fall"`
 	Rise         int    `toml:"rise"`
-	Port         int    `toml:"port"`
-	Disabled     bool   `toml:"disabled"`
+	// Port sends the checks to another port than the server's own; unset, each
+	// server is checked on the port of its address.
+	Port     int  `toml:"port"`
+	Disabled bool `toml:"disabled"`
 }
 
 // Server is one `server` line.

@@ -96,13 +96,22 @@ func (p *Profile) validateResolvers(v *validator, name string, r *Resolvers) {
 	if r == nil {
 		return
 	}
-	if len(r.Nameservers) == 0 && !r.ParseResolvConf {
-		v.fail(path, "give nameservers = [\"IP:53\", …] or parse_resolv_conf = true")
+	if len(r.Nameservers) == 0 && !r.parseResolvConf() {
+		v.fail(path+".parse_resolv_conf", "false with no nameservers: give nameservers = [\"IP:53\", …] or leave parse_resolv_conf out (the host's /etc/resolv.conf)")
 	}
 	for i, ns := range r.Nameservers {
 		v.address(fmt.Sprintf("%s.nameservers.%d", path, i), ns, ruleNameserver)
 	}
 	v.duration(path+".hold", r.Hold)
+	for _, x := range []struct{ k, s string }{
+		{"hold_timeout", r.HoldTimeout}, {"hold_refused", r.HoldRefused}, {"hold_other", r.HoldOther},
+		{"hold_nx", r.HoldNX},
+	} {
+		v.duration(path+"."+x.k, x.s)
+	}
+	if r.HoldObsolete != "0s" && r.HoldObsolete != "0" {
+		v.duration(path+".hold_obsolete", r.HoldObsolete)
+	}
 	v.duration(path+".timeout_retry", r.TimeoutRetry)
 	v.duration(path+".timeout_resolve", r.TimeoutResolve)
 	v.rangeInt(path+".resolve_retries", r.ResolveRetries, 1, 100)
