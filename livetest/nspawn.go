@@ -447,6 +447,9 @@ func (h *Host) waitBooted() error {
 	}
 }
 
+// sshHandshake bounds an SSH handshake with a host.
+const sshHandshake = 15 * time.Second
+
 // Client opens an SSH connection to the host as root, checking its host key.
 func (h *Host) Client(ctx context.Context) (*ssh.Client, error) {
 	cfg := &ssh.ClientConfig{
@@ -461,13 +464,16 @@ func (h *Host) Client(ctx context.Context) (*ssh.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssh %s: %w", addr, err)
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
+	// The handshake is bounded on its own: sshd holds a stalled login for LoginGraceTime (2 min).
+	dl := time.Now().Add(sshHandshake)
+	if cdl, ok := ctx.Deadline(); ok && cdl.Before(dl) {
+		dl = cdl
 	}
+	_ = conn.SetDeadline(dl)
 	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("ssh %s: %w", addr, err)
+		return nil, fmt.Errorf("ssh %s: handshake: %w", addr, err)
 	}
 	_ = conn.SetDeadline(time.Time{})
 	return ssh.NewClient(c, chans, reqs), nil
@@ -495,7 +501,7 @@ func (h *Host) Run(ctx context.Context, cmd string) (string, error) {
 	case <-ctx.Done():
 		c.Close()
 		<-done
-		err = ctx.Err()
+		err = fmt.Errorf("command still running: %w", ctx.Err())
 	}
 	if err != nil {
 		return stdout.String(), fmt.Errorf("%s on %s (%s): %w: %s", cmd, h.Name, h.Addr, err, strings.TrimSpace(stderr.String()))

@@ -86,6 +86,22 @@ func TestNspawnHosts(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		names, ids := map[string]bool{}, map[string]bool{}
+		// While the hosts run, their overlays are mounts: the check after the stop can fail.
+		for _, h := range hosts {
+			if ok, err := isMountPoint(h.Root); err != nil || !ok {
+				t.Errorf("%s: %s is not a mount point while the host runs (%v)", h.Name, h.Root, err)
+			}
+		}
+		// The masks and the sshd drop-in live in the overlays, not in the machine's /.
+		for _, p := range []string{"/etc/systemd/system/nginx.service", "/etc/systemd/system/haproxy.service",
+			"/etc/ssh/sshd_config.d/00-harpy-livetest.conf", "/etc/ssh/harpy_test_host_ed25519_key"} {
+			if _, err := os.Lstat(p); err == nil {
+				t.Errorf("%s exists on the machine's /: a host wrote through its overlay", p)
+			}
+		}
+		if _, err := os.Lstat(filepath.Join(hosts[0].Root, "etc/systemd/system/nginx.service")); err != nil {
+			t.Errorf("nginx.service is not masked inside %s: %v", hosts[0].Name, err)
+		}
 		for _, h := range hosts {
 			roots = append(roots, h.Root)
 			t.Logf("host %s (%s): booted %s in %v", h.Name, h.Addr, h.State, h.BootTime.Round(time.Millisecond))
