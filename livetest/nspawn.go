@@ -483,6 +483,11 @@ func (h *Host) Client(ctx context.Context) (*ssh.Client, error) {
 // exit is an error carrying the exit status and standard error; the output is returned too.
 func (h *Host) Run(ctx context.Context, cmd string) (string, error) {
 	c, err := h.Client(ctx)
+	if err != nil && ctx.Err() == nil {
+		// Nothing ran yet: one more connection is safe (a stalled handshake was seen once
+		// on a loaded machine, with the host otherwise answering).
+		c, err = h.Client(ctx)
+	}
 	if err != nil {
 		return "", err
 	}
