@@ -10,7 +10,7 @@ pkgs=(
   # packaging tools used as judges
   rpm rpmlint rpm2cpio cpio createrepo-c dnf dpkg-dev gpg gpg-agent procps lintian
   # config and logging judges
-  haproxy rsyslog logrotate shellcheck systemd
+  haproxy rsyslog logrotate shellcheck systemd systemd-container
   # live servers for traffic tests
   nginx-light mariadb-server mariadb-client dnsmasq-base wrk socat curl iproute2 tmux openssh-server
   # source tarballs, bench arithmetic
