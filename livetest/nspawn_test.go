@@ -1,3 +1,9 @@
+//go:build nspawn
+
+// The three-host boot test runs with `go test -tags nspawn -run TestNspawnHosts ./livetest`.
+// It is kept out of make test for now: 5 of 7 runs passed; one failure was fixed, one SSH
+// hang on a host under -race is not understood yet (see the closing note of stop 18).
+
 package livetest
 
 import (
