@@ -16,6 +16,12 @@
 //     blocked host (and a control that gets blocked), an A record change without reload.
 //   - TestSparkAdmin: spark-admin (seed 004) on fake Spark masters, on 2.2, 2.6 and 3.0.
 //   - TestRsyslogDropIns: the drop-in of every dist routes HAProxy's facility, and only it.
+//   - TestRDSDNSOutage: rds-read-pool with its DNS server stopped for 40 s under a steady
+//     client: no failed connection, no server loses its address; checks on the servers'
+//     own port; NXDOMAIN takes only the deleted replica away.
+//   - TestWatchDNS, TestWatchConsul: harpy watch follows dnsmasq's SRV records (2.6, 3.0.11)
+//     and a Consul agent's catalog at run time, under wrk, and keeps the file in step.
+//   - TestNspawnHosts (-tags nspawn): three real systemd hosts (systemd-nspawn) over SSH.
 //
 // Each profile is rendered from a user profile that `extends` the embedded one and
 // overrides only what a loopback test must (addresses, log target, log file, pid file,
@@ -26,5 +32,5 @@
 // Each scenario prints its figures as "FIGURE key=value …" lines (t.Logf), which
 // bench/live.sh collects; BenchmarkWebLBFailover is the bench table's measurement.
 // Helpers take a testing.TB, stop what they started in t.Cleanup and bound every wait.
-// A missing tool fails the test when CI=true or HARPY_REAL=1 and skips it elsewhere.
+// Under -short every scenario is skipped (the fast tier); otherwise a missing tool fails it.
 package livetest
