@@ -1,6 +1,7 @@
 package livetest
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -356,5 +357,66 @@ func TestWatchConsul(t *testing.T) {
 	}
 	if got := served(t, bind, 10); got["web2"] != 10 {
 		t.Errorf("Consul stopped: %v, want the pool kept", got)
+	}
+}
+
+// TestWatchFlaps: an SRV record flapping 20 times in 10 s, beside a target that has no
+// address, while harpy watch runs on its interval: the flaps cost no reload (every change
+// is made at run time), the addressless target is skipped while the others follow, no
+// request fails, and the file ends with what runs.
+func TestWatchFlaps(t *testing.T) {
+	Long(t)
+	wp := startWatchedProxy(t)
+	dnsPort := FreeUDPPort(t, "127.0.0.1")
+	records := func(withWeb2 bool) string {
+		hosts := []string{"web1.test", "ghost.test"}
+		if withWeb2 {
+			hosts = append(hosts, "web2.test")
+		}
+		return srvConf(wp.port, hosts...)
+	}
+	dns := StartDnsmasqConf(t, dnsPort, records(false))
+	w := &watch.Watcher{Runtime: &watch.HAProxy{Client: wp.h.API}, Persister: wp.persist, ReloadDebounce: time.Second,
+		Backends: []watch.Backend{{Name: "app", Interval: 200 * time.Millisecond, DrainTimeout: 2 * time.Second,
+			Source: &discovery.DNS{Name: "_http._tcp.app.test", Kind: "srv", Servers: []string{fmt.Sprintf("127.0.0.1:%d", dnsPort)}, Timeout: 300 * time.Millisecond},
+			Check:  watch.Check{Enabled: true, Inter: "200ms", Fall: 1, Rise: 1}}}}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go w.Run(ctx)
+	s := &sampler{}
+	go s.run(ctx, "http://"+wp.data["Bind"].(string)+"/")
+	for i := range 20 {
+		dns.Stop()
+		dns = StartDnsmasqConf(t, dnsPort, records(i%2 == 0))
+		time.Sleep(500 * time.Millisecond)
+	}
+	// The last flap left web2 out: wait until the pool settles on web1 alone.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, cur := w.Status()
+		if len(cur["app"]) == 1 && cur["app"][0].Name == fmt.Sprintf("web1.test_%d", wp.port) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pool never settled: %v", cur["app"])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond) // a debounced reload would have happened by now
+	cancel()
+	st, _ := w.Status()
+	s.mu.Lock()
+	failed, served := s.fail, len(s.seen)
+	s.mu.Unlock()
+	t.Logf("FIGURE watch flaps: changes=%d commands=%d reloads=%d requests=%d failed=%d", st.Changes, st.Commands, st.Reloads, served, failed)
+	if st.Reloads != 0 || failed != 0 || st.Changes < 10 {
+		t.Errorf("20 flaps: %d reloads, %d failed requests, %d changes (want 0, 0, ≥10)", st.Reloads, failed, st.Changes)
+	}
+	if s.last("web2").IsZero() {
+		t.Error("web2 never served although half the flaps named it")
+	}
+	fileHolds(t, wp.bin, wp.cfg, fmt.Sprintf("web1.test_%d", wp.port))
+	if strings.Contains(readFile(t, wp.cfg), "web2.test_") || strings.Contains(readFile(t, wp.cfg), "ghost") {
+		t.Errorf("the file holds more than web1:\n%s", readFile(t, wp.cfg))
 	}
 }
