@@ -2,7 +2,6 @@ package apply
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 
 	"harpy/initscripts"
 	"harpy/internal/testenv"
+	"harpy/internal/testport"
 )
 
 // TestInitScriptReloader: the el6 init script's reload, confirmed through show info's
@@ -25,9 +25,7 @@ func TestInitScriptReloader(t *testing.T) {
 	if err := os.WriteFile(script, initscripts.InitScript(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := testport.TCP(t, "127.0.0.1")
 	cfg, sock, pidfile := filepath.Join(dir, "haproxy.cfg"), filepath.Join(dir, "stats"), filepath.Join(dir, "haproxy.pid")
 	writeCfg := func(extra string) {
 		os.WriteFile(cfg, []byte(fmt.Sprintf("global\n    stats socket %s level admin expose-fd listeners\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    bind 127.0.0.1:%d\n    http-request return status 200 content-type text/plain string ok\n%s", sock, port, extra)), 0o644)

@@ -10,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"harpy/hversion"
 	"harpy/internal/testenv"
+	"harpy/internal/testport"
 	"harpy/livetest"
 	"harpy/runtimeapi"
 )
@@ -84,12 +86,7 @@ frontend f
 %s`
 
 func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testport.TCP(t, "127.0.0.1")))
 }
 
 func startMasterLab(t *testing.T, bin string) *masterLab {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"harpy/internal/testenv"
+	"harpy/internal/testport"
 	"net"
 	"os"
 	"os/exec"
@@ -257,12 +258,7 @@ func must(t *testing.T, err error) {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testport.TCP(t, "127.0.0.1")
 }
 
 func waitServing(t *testing.T, port int) {

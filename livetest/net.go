@@ -8,30 +8,15 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"harpy/internal/testport"
 )
 
-// FreePort returns a TCP port that is free on ip right now. Another process may take it
-// before the caller binds it; tests accept that small race rather than fix ports.
-func FreePort(tb testing.TB, ip string) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		tb.Fatalf("find a free port on %s: %v", ip, err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// FreePort returns a TCP port that is free on ip right now (see internal/testport).
+func FreePort(tb testing.TB, ip string) int { return testport.TCP(tb, ip) }
 
 // FreeUDPPort returns a UDP port that is free on ip right now.
-func FreeUDPPort(tb testing.TB, ip string) int {
-	tb.Helper()
-	c, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		tb.Fatalf("find a free UDP port on %s: %v", ip, err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
+func FreeUDPPort(tb testing.TB, ip string) int { return testport.UDP(tb, ip) }
 
 // FreePortOn returns a TCP port free on every one of ips, so that servers on several
 // loopback addresses can share one port number the way RDS endpoints all use 3306.

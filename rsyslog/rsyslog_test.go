@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"flag"
 	"harpy/distro"
+	"harpy/internal/testport"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,12 +162,7 @@ func dists() []string { return append(distro.Names(), "debian") }
 func TestFacilityDelivered(t *testing.T) {
 	rsyslogd := testenv.Tool(t, "rsyslogd")
 	dir := t.TempDir()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
+	port := testport.UDP(t, "127.0.0.1")
 	conf := fmt.Sprintf("module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" port=\"%d\")\n$WorkDirectory %s\n", port, dir)
 	for _, f := range Facilities {
 		drop, err := DropIn(Options{Dist: "el9", Facility: f, UDPAddress: "127.0.0.1", UDPPort: port, File: filepath.Join(dir, f+".log")})

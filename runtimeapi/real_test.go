@@ -33,14 +33,7 @@ func backend(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freePort(t *testing.T) string { return livetest.FreeAddr(t, "127.0.0.1") }
 
 // lab is a running haproxy with an admin socket, a user-level socket and an
 // operator-level TCP socket, and backend app of web1 (checked, alive), web2 (no check).
