@@ -141,21 +141,13 @@ func (l *masterLab) current(t *testing.T) runtimeapi.Generation {
 	return g
 }
 
-func reloadBinaries(t *testing.T) map[string]func() string {
-	return map[string]func() string{
-		"debian-2.6": func() string { return livetest.DebianHAProxy(t) },
-		"2.2.9":      func() string { return testenv.HAProxy(t, "2.2.9") },
-		"3.0.11":     func() string { return testenv.HAProxy(t, "3.0.11") },
-	}
-}
-
 // TestRealMasterReload: on each version, a good config reloads into a new worker that
 // serves it; a broken one is refused before the master sees it; one that parses but
 // cannot bind is reported failed (with the startup logs on 2.7+) and the old worker
 // still serves.
 func TestRealMasterReload(t *testing.T) {
 	testenv.Real(t)
-	for name, bin := range reloadBinaries(t) {
+	for name, bin := range testenv.Binaries(t) {
 		t.Run(name, func(t *testing.T) {
 			if only := os.Getenv("HARPY_RUNTIME_VERSIONS"); only != "" && !strings.Contains(only, name) {
 				t.Skipf("not in HARPY_RUNTIME_VERSIONS=%s", only)

@@ -80,15 +80,6 @@ backend app
 	return l
 }
 
-// binaries are the HAProxy versions the Runtime API is proven on.
-func binaries(t *testing.T) map[string]func() string {
-	return map[string]func() string{
-		"debian-2.6": func() string { return livetest.DebianHAProxy(t) },
-		"2.2.9":      func() string { return testenv.HAProxy(t, "2.2.9") },
-		"3.0.11":     func() string { return testenv.HAProxy(t, "3.0.11") },
-	}
-}
-
 // wanted: $HARPY_RUNTIME_VERSIONS (comma-separated parts of names, e.g. "debian,3.0")
 // narrows the versions for a quick run; unset, all run.
 func wanted(name string) bool {
@@ -106,7 +97,7 @@ func wanted(name string) bool {
 
 func TestRealActions(t *testing.T) {
 	testenv.Real(t)
-	for name, bin := range binaries(t) {
+	for name, bin := range testenv.Binaries(t) {
 		t.Run(name, func(t *testing.T) {
 			if !wanted(name) {
 				t.Skipf("not in HARPY_RUNTIME_VERSIONS=%s", os.Getenv("HARPY_RUNTIME_VERSIONS"))
@@ -221,7 +212,7 @@ func TestRealActions(t *testing.T) {
 
 func TestRealMaster(t *testing.T) {
 	testenv.Real(t)
-	for name, bin := range binaries(t) {
+	for name, bin := range testenv.Binaries(t) {
 		t.Run(name, func(t *testing.T) {
 			if !wanted(name) {
 				t.Skipf("not in HARPY_RUNTIME_VERSIONS=%s", os.Getenv("HARPY_RUNTIME_VERSIONS"))

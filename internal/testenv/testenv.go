@@ -205,3 +205,14 @@ func Consul(t testing.TB) string {
 	}
 	return p
 }
+
+// Binaries are the HAProxy versions the real tests prove a feature on, by name, each
+// resolved only when called (a build is compiled or taken from the cache then): Debian's
+// 2.6 and harpy's own 2.2.9 and 3.0.11 builds.
+func Binaries(t testing.TB) map[string]func() string {
+	return map[string]func() string{
+		"debian-2.6": func() string { return Tool(t, "haproxy", "haproxy") },
+		"2.2.9":      func() string { return HAProxy(t, "2.2.9") },
+		"3.0.11":     func() string { return HAProxy(t, "3.0.11") },
+	}
+}
