@@ -111,14 +111,14 @@ func withoutHolds(cfg string) string {
 // by a real dnsmasq, on three real MariaDB servers, with a client opening a connection
 // through the listener every 50 ms. The checks reach the servers' own port (L7OK in show
 // stat); with health.port set they go to that port instead. The DNS server is stopped
-// for 40 s — longer than HAProxy's own 30 s holds, after which the old profile put every
+// for 90 s — three times HAProxy's own 30 s holds, after which the old profile put every
 // server in MAINT (resolution) at 31–36 s — and the profile on Debian's 2.6 and harpy's
 // 3.0.11 loses no connection and no address, while a control on HAProxy's hold defaults
 // loses the whole pool. With DNS back, an A record change still moves traffic, and a
 // name deleted (NXDOMAIN) takes its server out after hold nx (30 s), the others serving.
 func TestRDSDNSOutage(t *testing.T) {
 	Long(t)
-	const outage = 40 * time.Second
+	const outage = 90 * time.Second
 	ips := map[string]string{"read1": "127.0.0.41", "read2": "127.0.0.42", "master": "127.0.0.43", "read1-moved": "127.0.0.44"}
 	port := FreePortOn(t, ips["read1"], ips["read2"], ips["master"], ips["read1-moved"])
 	if port == 3306 {
@@ -208,7 +208,7 @@ func TestRDSDNSOutage(t *testing.T) {
 		t.FailNow()
 	}
 
-	t.Run("DNS stopped 40s: no failed connection, no address lost", func(t *testing.T) {
+	t.Run("DNS stopped 90s: no failed connection, no address lost", func(t *testing.T) {
 		loadCtx, stopLoad := context.WithCancel(ctx)
 		var load sync.WaitGroup
 		var stopped atomic.Int64 // unix nanos when the DNS stopped
@@ -338,7 +338,7 @@ func TestRDSDNSOutage(t *testing.T) {
 		// answer is NXDOMAIN, a replica deleted. Its address is kept hold_nx (30s, counted
 		// from the last valid answer), then the server goes to MAINT; the others stay UP.
 		// Valid answers first: hold nx counts from the last one, and the outage above
-		// left read2's last valid answer 40 s old.
+		// left read2's last valid answer 90 s old.
 		time.Sleep(12 * time.Second)
 		dns.proc.Stop()
 		changed := time.Now()
