@@ -6,14 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
-out=$(mktemp); trap 'rm -f "$out"' EXIT
-go test -count=1 -run '^$' -bench '^BenchmarkRuntimeVsReload$' -benchtime 1x -timeout 10m ./livetest >"$out" 2>&1 || { cat "$out" >&2; exit 1; }
-awk '
-/^BenchmarkRuntimeVsReload\// {
-  name = $1; sub(/^BenchmarkRuntimeVsReload\//, "", name); sub(/-[0-9]+$/, "", name)
-  for (i = 3; i < NF; i += 2) m[name, $(i+1)] = $i
-  names[++n] = name
-}
+. bench/lib.sh
+livebench RuntimeVsReload 10m | awk '
+{ m[$1, $2] = $3; if (!seen[$1]++) names[++n] = $1 }
 END {
   if (n == 0) { print "no benchmark results" > "/dev/stderr"; exit 1 }
   base = m["steady", "req/s"]
@@ -22,4 +17,4 @@ END {
     k = names[i]
     printf "%-28s %10.0f %10.2f %8d\n", k, m[k, "req/s"], m[k, "req/s"] / base, m[k, "failed"]
   }
-}' "$out"
+}'

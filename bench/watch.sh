@@ -8,14 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
-out=$(mktemp); trap 'rm -f "$out"' EXIT
-go test -count=1 -run '^$' -bench '^BenchmarkWatchDNS$' -benchtime 1x -timeout 15m ./livetest >"$out" 2>&1 || { cat "$out" >&2; exit 1; }
-awk '
-/^BenchmarkWatchDNS\// {
-  name = $1; sub(/^BenchmarkWatchDNS\//, "", name); sub(/-[0-9]+$/, "", name)
-  for (i = 3; i < NF; i += 2) m[name, $(i+1)] = $i
-  names[++n] = name
-}
+. bench/lib.sh
+livebench WatchDNS 15m | awk '
+{ m[$1, $2] = $3; if (!seen[$1]++) names[++n] = $1 }
 END {
   if (n == 0) { print "no benchmark results" > "/dev/stderr"; exit 1 }
   printf "%-18s %-20s %-20s %8s %7s %14s\n", "", "add→traffic s", "remove→gone s", "reloads", "failed", "outage failed"
@@ -27,4 +22,4 @@ END {
       m[k, "remove-min-s"], m[k, "remove-median-s"], m[k, "remove-max-s"],
       m[k, "reloads"], m[k, "failed"], m[k, "outage-failed"]
   }
-}' "$out"
+}'
